@@ -1,0 +1,1 @@
+"""Priority-respecting maximum matching (Arnosti 2021, Algorithm 1) and baselines."""

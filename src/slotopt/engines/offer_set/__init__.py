@@ -1,0 +1,1 @@
+"""Offer-set control under MNL with the quality-inference effect (Kaluza et al. 2024)."""

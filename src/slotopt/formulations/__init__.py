@@ -1,0 +1,1 @@
+"""Formulations: Pyomo models (built here, solved only in ``solver``)."""

@@ -1,0 +1,335 @@
+"""The ``kind: "matching"`` instance: slots with capacities, applicants with priorities, and the
+(applicant, slot) pairs each applicant accepts.
+
+:func:`matching_from_frames` is the single validator; loading a folder, the generator and tests
+all go through it, so a ``MatchingInstance`` is always consistent. Ids are kept as strings
+(``"007"`` stays ``"007"``) and everything downstream works on the integer-coded arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from slotopt.instance._tables import (
+    Problems,
+    check_ids,
+    check_unique,
+    integer_column,
+    read_table,
+    sha256_of,
+)
+
+SLOTS, APPLICANTS, ACCEPTABLE = "slots", "applicants", "acceptable"
+
+
+@dataclass(frozen=True)
+class ApplicantTypes:
+    """Applicants grouped by identical acceptable sets.
+
+    Attributes
+    ----------
+    type_of : ndarray of shape (A,)
+        The type index of each applicant.
+    indptr : ndarray of shape (T+1,)
+        ``slots[indptr[t]:indptr[t+1]]`` are the (sorted) slot indices type ``t`` accepts.
+    slots : ndarray of shape (P_T,)
+    size : ndarray of shape (T,)
+        Number of applicants of each type.
+    """
+
+    type_of: np.ndarray
+    indptr: np.ndarray
+    slots: np.ndarray
+    size: np.ndarray
+
+    @property
+    def n_types(self) -> int:
+        return len(self.size)
+
+    def slots_of(self, t: int) -> np.ndarray:
+        return self.slots[self.indptr[t] : self.indptr[t + 1]]
+
+
+@dataclass(frozen=True, eq=False)
+class MatchingInstance:
+    """A validated matching instance. Build it with :func:`matching_from_frames` or
+    :func:`slotopt.load_instance`; never mutate it.
+
+    Attributes
+    ----------
+    slots, applicants, acceptable : DataFrame
+        The tables as read (id columns as pandas strings; optional columns kept).
+    capacity : ndarray of shape (S,), int64
+    priority : ndarray of shape (A,), int64
+    acc_indptr : ndarray of shape (A+1,)
+        Applicant ``i`` accepts slot indices ``acc_slot[acc_indptr[i]:acc_indptr[i+1]]``.
+    acc_slot : ndarray of shape (P,), int64
+        Sorted by applicant, then by rank (unranked last), then by slot index.
+    acc_rank : ndarray of shape (P,), int64
+        The rank of each pair, ``-1`` where none was given.
+    """
+
+    name: str
+    slots: pd.DataFrame
+    applicants: pd.DataFrame
+    acceptable: pd.DataFrame
+    capacity: np.ndarray
+    priority: np.ndarray
+    acc_indptr: np.ndarray
+    acc_slot: np.ndarray
+    acc_rank: np.ndarray
+    seed: int | None = None
+    source: Path | None = None
+    input_sha256: Mapping[str, str] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    kind = "matching"
+
+    @property
+    def n_applicants(self) -> int:
+        return len(self.priority)
+
+    @property
+    def n_slots(self) -> int:
+        return len(self.capacity)
+
+    @property
+    def total_capacity(self) -> int:
+        return int(self.capacity.sum())
+
+    @cached_property
+    def applicant_ids(self) -> np.ndarray:
+        return self.applicants["applicant_id"].to_numpy(dtype=object)
+
+    @cached_property
+    def slot_ids(self) -> np.ndarray:
+        return self.slots["slot_id"].to_numpy(dtype=object)
+
+    @cached_property
+    def applicant_index(self) -> pd.Index:
+        return pd.Index(self.applicant_ids)
+
+    @cached_property
+    def slot_index(self) -> pd.Index:
+        return pd.Index(self.slot_ids)
+
+    def acceptable_slots(self, i: int) -> np.ndarray:
+        """Slot indices applicant ``i`` accepts, most preferred first."""
+        return self.acc_slot[self.acc_indptr[i] : self.acc_indptr[i + 1]]
+
+    @cached_property
+    def types(self) -> ApplicantTypes:
+        """Group applicants with the same acceptable set (rank ignored): the matched set only
+        depends on the sets, and models built over types grow with distinct sets, not people."""
+        indptr = self.acc_indptr
+        order = np.lexsort((self.acc_slot, np.repeat(np.arange(self.n_applicants), np.diff(indptr))))
+        flat = self.acc_slot[order].tolist()
+        bounds = indptr.tolist()
+        seen: dict[tuple[int, ...], int] = {}
+        type_of = np.empty(self.n_applicants, dtype=np.int64)
+        for i in range(self.n_applicants):
+            key = tuple(flat[bounds[i] : bounds[i + 1]])
+            t = seen.get(key)
+            if t is None:
+                t = seen[key] = len(seen)
+            type_of[i] = t
+        keys = list(seen)
+        lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=len(keys))
+        t_indptr = np.zeros(len(keys) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=t_indptr[1:])
+        t_slots = np.fromiter(
+            (s for k in keys for s in k), dtype=np.int64, count=int(t_indptr[-1])
+        )
+        size = np.bincount(type_of, minlength=len(keys)).astype(np.int64)
+        return ApplicantTypes(type_of=type_of, indptr=t_indptr, slots=t_slots, size=size)
+
+    def describe(self) -> str:
+        return (
+            f"matching instance {self.name!r}: {self.n_applicants} applicants, "
+            f"{self.n_slots} slots ({self.total_capacity} appointments), "
+            f"{len(self.acc_slot)} acceptable pairs"
+        )
+
+
+def matching_from_frames(
+    slots: pd.DataFrame,
+    applicants: pd.DataFrame,
+    acceptable: pd.DataFrame,
+    *,
+    name: str = "unnamed",
+    seed: int | None = None,
+    source: Path | None = None,
+    input_sha256: Mapping[str, str] | None = None,
+    meta: Mapping[str, Any] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> MatchingInstance:
+    """Validate three tables and build a :class:`MatchingInstance`.
+
+    Parameters
+    ----------
+    slots, applicants, acceptable
+        Tables with the columns of the instance format (docs/instance-format.md).
+    labels
+        File names to use in error messages (default ``slots.csv`` etc.).
+
+    Raises
+    ------
+    InstanceError
+        Listing every problem (first 20), each naming file, 1-based data row and column.
+    """
+    labels = {SLOTS: "slots.csv", APPLICANTS: "applicants.csv", ACCEPTABLE: "acceptable.csv"} | dict(
+        labels or {}
+    )
+    problems = Problems()
+    frames = {SLOTS: slots, APPLICANTS: applicants, ACCEPTABLE: acceptable}
+    required = {
+        SLOTS: ("slot_id", "capacity"),
+        APPLICANTS: ("applicant_id", "priority"),
+        ACCEPTABLE: ("applicant_id", "slot_id"),
+    }
+    for key, cols in required.items():
+        missing = [c for c in cols if c not in frames[key].columns]
+        if missing:
+            problems.add(labels[key], f"missing column(s) {', '.join(missing)}")
+    problems.raise_if_any()
+
+    slots = slots.reset_index(drop=True).copy()
+    applicants = applicants.reset_index(drop=True).copy()
+    acceptable = acceptable.reset_index(drop=True).copy()
+    fs, fa, fp = labels[SLOTS], labels[APPLICANTS], labels[ACCEPTABLE]
+
+    check_ids(slots, fs, "slot_id", problems)
+    check_unique(slots, fs, "slot_id", problems)
+    capacity = integer_column(slots, fs, "capacity", problems, minimum=0, what="an integer >= 0")
+
+    check_ids(applicants, fa, "applicant_id", problems)
+    check_unique(applicants, fa, "applicant_id", problems)
+    priority = integer_column(
+        applicants, fa, "priority", problems, minimum=0, what="an integer >= 0 (1 = served first)"
+    )
+
+    check_ids(acceptable, fp, "applicant_id", problems)
+    check_ids(acceptable, fp, "slot_id", problems)
+    rank: np.ndarray | None
+    if "rank" in acceptable.columns:
+        rank = integer_column(
+            acceptable, fp, "rank", problems, minimum=1, what="an integer >= 1 (1 = most preferred)",
+            allow_missing=True,
+        )
+    else:
+        rank = np.full(len(acceptable), -1, dtype=np.int64)
+
+    slot_index = pd.Index(slots["slot_id"])
+    app_index = pd.Index(applicants["applicant_id"])
+    a_idx = app_index.get_indexer(acceptable["applicant_id"]) if app_index.is_unique else None
+    s_idx = slot_index.get_indexer(acceptable["slot_id"]) if slot_index.is_unique else None
+    present_a = acceptable["applicant_id"].notna().to_numpy(dtype=bool)
+    present_s = acceptable["slot_id"].notna().to_numpy(dtype=bool)
+    if a_idx is not None:
+        for row in np.flatnonzero((a_idx < 0) & present_a)[:20]:
+            problems.add(
+                f"{fp} row {row + 1}, column applicant_id",
+                f"{acceptable['applicant_id'].iloc[row]!r} is not an applicant in {fa}",
+            )
+    if s_idx is not None:
+        for row in np.flatnonzero((s_idx < 0) & present_s)[:20]:
+            problems.add(
+                f"{fp} row {row + 1}, column slot_id",
+                f"{acceptable['slot_id'].iloc[row]!r} is not a slot in {fs}",
+            )
+    if a_idx is not None and s_idx is not None:
+        pairs = pd.DataFrame({"a": a_idx, "s": s_idx})
+        dup = pairs.duplicated(keep="first").to_numpy(dtype=bool) & (a_idx >= 0) & (s_idx >= 0)
+        for row in np.flatnonzero(dup)[:20]:
+            problems.add(
+                f"{fp} row {row + 1}, column slot_id",
+                f"duplicate pair ({acceptable['applicant_id'].iloc[row]!r}, "
+                f"{acceptable['slot_id'].iloc[row]!r}) (each pair may be listed once)",
+            )
+    problems.raise_if_any()
+    # raise_if_any() above guarantees these were all parsed
+    capacity, priority, rank = cast(np.ndarray, capacity), cast(np.ndarray, priority), cast(np.ndarray, rank)
+    a_idx, s_idx = cast(np.ndarray, a_idx), cast(np.ndarray, s_idx)
+
+    # Sort pairs by applicant, then rank (unranked last), then slot: the serial dictatorship
+    # and the second stage read preferences in this order.
+    rank_key = np.where(rank < 0, np.iinfo(np.int64).max, rank)
+    order = np.lexsort((s_idx, rank_key, a_idx))
+    a_sorted = a_idx[order]
+    indptr = np.zeros(len(applicants) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(a_sorted, minlength=len(applicants)), out=indptr[1:])
+
+    slots["capacity"] = capacity
+    applicants["priority"] = priority
+    acceptable["rank"] = pd.array(np.where(rank < 0, pd.NA, rank), dtype="Int64")
+    return MatchingInstance(
+        name=name,
+        slots=slots,
+        applicants=applicants,
+        acceptable=acceptable,
+        capacity=capacity,
+        priority=priority,
+        acc_indptr=indptr,
+        acc_slot=s_idx[order].astype(np.int64),
+        acc_rank=rank[order].astype(np.int64),
+        seed=seed,
+        source=source,
+        input_sha256=dict(input_sha256 or {}),
+        meta=dict(meta or {}),
+    )
+
+
+def load_matching(folder: Path, spec: Mapping[str, Any], json_sha: str) -> MatchingInstance:
+    """Read and validate the three tables of a matching instance folder."""
+    problems = Problems()
+    seed = spec.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        problems.add("instance.json, key seed", f"expected a non-negative integer, got {seed!r}")
+    name = spec.get("name", folder.name)
+    if not isinstance(name, str) or not name.strip():
+        problems.add("instance.json, key name", f"expected a non-empty string, got {name!r}")
+        name = folder.name
+    tables: dict[str, pd.DataFrame] = {}
+    labels: dict[str, str] = {}
+    hashes = {"instance.json": json_sha}
+    wanted = {
+        SLOTS: (("slot_id", "capacity"), ("slot_id", "location", "slot_type")),
+        APPLICANTS: (("applicant_id", "priority"), ("applicant_id", "identity")),
+        ACCEPTABLE: (("applicant_id", "slot_id"), ("applicant_id", "slot_id")),
+    }
+    for stem, (required, strings) in wanted.items():
+        df, path = read_table(
+            folder, stem, required=required, string_columns=strings, problems=problems
+        )
+        if path is not None:
+            labels[stem] = path.name
+            hashes[path.name] = sha256_of(path)
+        if df is not None:
+            tables[stem] = df
+    problems.raise_if_any()
+    return matching_from_frames(
+        tables[SLOTS],
+        tables[APPLICANTS],
+        tables[ACCEPTABLE],
+        name=name,
+        seed=seed,
+        source=folder,
+        input_sha256=hashes,
+        meta={k: v for k, v in spec.items() if k not in {"kind", "name", "seed"}},
+        labels=labels,
+    )
+
+
+def matching_tables(inst: MatchingInstance) -> dict[str, pd.DataFrame]:
+    """The three tables as they are written to an instance folder."""
+    acc = inst.acceptable.copy()
+    if acc["rank"].isna().all():
+        acc = acc.drop(columns="rank")
+    return {"slots": inst.slots, "applicants": inst.applicants, "acceptable": acc}

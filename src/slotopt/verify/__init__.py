@@ -1,0 +1,1 @@
+"""Verification: certificates and cross-validation, independent of the solver that produced a result."""
