@@ -30,17 +30,15 @@ from typing import Any
 
 import numpy as np
 
-from slotopt.engines.offer_set.choice import (
-    ChoiceModel,
-    InverseU,
-    LinearRamp,
-    MenuEffect,
-    PiecewiseLinear,
-    default_lower_bound,
-)
 from slotopt.instance._tables import Problems
 
-__all__ = ["OfferSetInstance", "SlotType", "load_offer_set", "offer_set_from_dict"]
+__all__ = [
+    "OfferSetInstance",
+    "SlotType",
+    "default_lower_bound",
+    "load_offer_set",
+    "offer_set_from_dict",
+]
 
 FILE = "instance.json"
 KNOWN_KEYS = {
@@ -58,6 +56,17 @@ KNOWN_KEYS = {
     "seed",
 }
 SHAPES = ("linear", "piecewise", "inverse_u")
+
+
+def default_lower_bound(total_capacity: int) -> float:
+    """The paper's lower bound ``a = max(0.25 * kappa, 1)`` (Sect. 6.1).
+
+    Examples
+    --------
+    >>> default_lower_bound(3), default_lower_bound(32)
+    (1.0, 8.0)
+    """
+    return float(max(0.25 * total_capacity, 1.0))
 
 
 @dataclass(frozen=True)
@@ -86,8 +95,12 @@ class OfferSetInstance:
         As given in ``instance.json`` (a tuple is in calendar order, period ``tau`` first).
     beta, w0, lower_bound, upper_bound, revenue : float
         beta, w0, a, b and r of Eq. 2b and Eq. 3.
-    effect : MenuEffect
-        The menu-size effect f (built from ``menu_effect`` and a, b).
+    menu_effect : dict
+        The menu-size effect f as normalised data: ``{"shape": "linear", "cap": False}``,
+        ``{"shape": "piecewise", "points": [[sigma, f], ...]}`` or
+        ``{"shape": "inverse_u", "peak": p, "scarcity": c}``. The engines turn it into a
+        function (:func:`slotopt.engines.offer_set.choice.menu_effect`); the instance layer
+        only validates data.
     """
 
     name: str
@@ -99,7 +112,7 @@ class OfferSetInstance:
     lower_bound: float
     upper_bound: float
     revenue: float
-    effect: MenuEffect
+    menu_effect: Mapping[str, Any]
     seed: int | None = None
     source: Path | None = None
     input_sha256: Mapping[str, str] = field(default_factory=dict)
@@ -144,10 +157,6 @@ class OfferSetInstance:
             return np.asarray(self.arrival_rate[::-1], dtype=np.float64)
         return np.full(self.horizon, float(self.arrival_rate), dtype=np.float64)
 
-    def choice_model(self) -> ChoiceModel:
-        """The Eq. 2b choice model of this instance."""
-        return ChoiceModel(self.weights, beta=self.beta, effect=self.effect, w0=self.w0)
-
     def to_spec(self) -> dict[str, Any]:
         """The ``instance.json`` object (round-trips through :func:`offer_set_from_dict`)."""
         spec: dict[str, Any] = {
@@ -168,7 +177,7 @@ class OfferSetInstance:
             "lower_bound": self.lower_bound,
             "upper_bound": self.upper_bound,
             "revenue": self.revenue,
-            "menu_effect": self.effect.to_spec(),
+            "menu_effect": dict(self.menu_effect),
         }
         if self.seed is not None:
             spec["seed"] = self.seed
@@ -292,11 +301,11 @@ def _arrival(spec: Mapping[str, Any], horizon: int | None, problems: Problems) -
     return float(raw)
 
 
-def _effect(spec: Mapping[str, Any], a: float, b: float, problems: Problems) -> MenuEffect | None:
+def _effect(spec: Mapping[str, Any], b: float, problems: Problems) -> dict[str, Any] | None:
     raw = spec.get("menu_effect")
     key = f"{FILE}, key menu_effect"
     if raw is None:
-        return LinearRamp(a, b)
+        return {"shape": "linear", "cap": False}
     if not isinstance(raw, dict):
         problems.add(key, f"expected an object with a 'shape', got {raw!r}")
         return None
@@ -310,7 +319,7 @@ def _effect(spec: Mapping[str, Any], a: float, b: float, problems: Problems) -> 
         if not isinstance(cap, bool):
             problems.add(f"{key}.cap", f"expected true or false, got {cap!r}")
             return None
-        return LinearRamp(a, b, cap=cap)
+        return {"shape": "linear", "cap": cap}
     if shape == "piecewise":
         pts = raw.get("points")
         if (
@@ -332,8 +341,11 @@ def _effect(spec: Mapping[str, Any], a: float, b: float, problems: Problems) -> 
         if any(x1 <= x0 for x0, x1 in zip(xs, xs[1:], strict=False)):
             problems.add(f"{key}.points", f"sigma values must increase strictly, got {list(xs)}")
             return None
-        return PiecewiseLinear(xs, tuple(float(p[1]) for p in pts))
-    peak = _number(raw, "peak", problems, default=a, where=f"{key}.peak")
+        return {
+            "shape": "piecewise",
+            "points": [[x, float(p[1])] for x, p in zip(xs, pts, strict=True)],
+        }
+    peak = _number(raw, "peak", problems, where=f"{key}.peak")
     scarcity = _number(
         raw,
         "scarcity",
@@ -347,7 +359,7 @@ def _effect(spec: Mapping[str, Any], a: float, b: float, problems: Problems) -> 
     if not 0 < peak < b:
         problems.add(f"{key}.peak", f"expected 0 < peak < upper_bound ({b:g}), got {peak:g}")
         return None
-    return InverseU(peak=peak, upper=b, scarcity=scarcity)
+    return {"shape": "inverse_u", "peak": peak, "scarcity": scarcity}
 
 
 def offer_set_from_dict(
@@ -419,7 +431,7 @@ def offer_set_from_dict(
         check=(lambda x: x >= 0, "a number >= 0"),
     )
     b = _number(spec, "upper_bound", problems, default=float(kappa) if kappa else None)
-    effect: MenuEffect | None = None
+    effect: dict[str, Any] | None = None
     if a is not None and b is not None:
         if a >= b:
             problems.add(
@@ -427,7 +439,7 @@ def offer_set_from_dict(
                 f"the lower bound a = {a:g} must be below the upper bound b = {b:g}",
             )
         else:
-            effect = _effect(spec, a, b, problems)
+            effect = _effect(spec, b, problems)
 
     seed = spec.get("seed")
     if seed is not None and (not _integer(seed) or float(seed) < 0):
@@ -443,7 +455,7 @@ def offer_set_from_dict(
         lower_bound=float(a or 0.0),
         upper_bound=float(b or 0.0),
         revenue=float(revenue or 0.0),
-        effect=effect,  # type: ignore[arg-type]
+        menu_effect=effect or {},
         seed=None if seed is None else int(seed),
         source=source,
         input_sha256=dict(input_sha256 or {}),

@@ -24,11 +24,17 @@ Sect. 4, Eq. 2a/2b; Sect. 3.4, Eq. 1 and footnote 5 (the inverse-U shape of Kalu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from slotopt.instance.offer_set import default_lower_bound
+
+if TYPE_CHECKING:
+    from slotopt.instance.offer_set import OfferSetInstance
 
 __all__ = [
     "ChoiceModel",
@@ -37,20 +43,10 @@ __all__ = [
     "MenuEffect",
     "PiecewiseLinear",
     "default_lower_bound",
+    "menu_effect",
 ]
 
 FloatArray = NDArray[np.float64]
-
-
-def default_lower_bound(total_capacity: int) -> float:
-    """The paper's lower bound ``a = max(0.25 * kappa, 1)`` (Sect. 6.1).
-
-    Examples
-    --------
-    >>> default_lower_bound(3), default_lower_bound(32)
-    (1.0, 8.0)
-    """
-    return float(max(0.25 * total_capacity, 1.0))
 
 
 @runtime_checkable
@@ -186,6 +182,33 @@ class InverseU:
         return {"shape": self.shape, "peak": self.peak, "scarcity": self.scarcity}
 
 
+def menu_effect(spec: Mapping[str, Any], lower: float, upper: float) -> MenuEffect:
+    """Build ``f`` from an instance's ``menu_effect`` data and its bounds a, b.
+
+    ``{"shape": "linear", "cap": bool}`` gives ``LinearRamp(a, b, cap)`` (also for an empty spec);
+    ``{"shape": "piecewise", "points": [[sigma, f], ...]}`` a :class:`PiecewiseLinear` (a and b
+    unused); ``{"shape": "inverse_u", "peak": p, "scarcity": c}`` an ``InverseU(p, b, c)``.
+
+    Raises
+    ------
+    ValueError
+        Unknown shape (instances are validated on loading, so only hand-built specs can fail).
+    """
+    shape = spec.get("shape", "linear")
+    if shape == "linear":
+        return LinearRamp(float(lower), float(upper), cap=bool(spec.get("cap", False)))
+    if shape == "piecewise":
+        pts = spec["points"]
+        return PiecewiseLinear(tuple(float(p[0]) for p in pts), tuple(float(p[1]) for p in pts))
+    if shape == "inverse_u":
+        return InverseU(
+            peak=float(spec.get("peak", lower)),
+            upper=float(upper),
+            scarcity=float(spec.get("scarcity", 1.0)),
+        )
+    raise ValueError(f"unknown menu-effect shape {shape!r}; expected linear, piecewise, inverse_u")
+
+
 @dataclass(frozen=True)
 class ChoiceModel:
     """Eq. 2b: MNL over slot types with a no-choice weight that grows with the offer-set size.
@@ -219,6 +242,12 @@ class ChoiceModel:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "weights", tuple(float(w) for w in self.weights))
+
+    @classmethod
+    def from_instance(cls, inst: OfferSetInstance) -> ChoiceModel:
+        """The Eq. 2b model of a validated offer-set instance."""
+        effect = menu_effect(inst.menu_effect, inst.lower_bound, inst.upper_bound)
+        return cls(inst.weights, beta=inst.beta, effect=effect, w0=inst.w0)
 
     @property
     def n_types(self) -> int:
