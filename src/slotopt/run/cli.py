@@ -24,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "verify",
     "export",
     "study",
+    "estimate",
 )
 
 
