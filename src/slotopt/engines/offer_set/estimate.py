@@ -159,8 +159,8 @@ def build_likelihood(
         raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
     rows = table.rows
     if model == "provider":
-        per_alt = np.bincount(table.alternative, minlength=table.n_alternatives)
-        for i in np.flatnonzero(per_alt[table.alternative] > 1)[:1]:
+        repeated = pd.Series(table.alternative).duplicated(keep="first").to_numpy(dtype=bool)
+        for i in np.flatnonzero(repeated)[:1]:
             raise InstanceError(
                 f"{table.file} row {rows['row'].iloc[i]}, column alternative: alternative "
                 f"{rows['alternative'].iloc[i]!r} of situation "
@@ -339,6 +339,10 @@ def fit_choice_model(
     """
     f, a, b = _menu_effect(table, effect, lower_bound, upper_bound)
     want = fit_weights is not False and table.slot_type is not None and table.weight is None
+    if fit_weights and not want:
+        raise InstanceError(
+            f"{table.file}: fit_weights=True needs a slot_type column and no known weight column"
+        )
     lik = build_likelihood(table, model=model, effect=f, fit_weights=want)
     zero = np.zeros(lik.n_parameters)
     info = -lik.hessian(zero)
