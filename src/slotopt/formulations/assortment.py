@@ -226,8 +226,16 @@ def no_choice_probability(problem: AssortmentProblem, offer: ArrayLike) -> float
     return float(c / ((problem.attraction * o).sum() + c))
 
 
+def _lp_scale(problem: AssortmentProblem, sigma: int) -> float:
+    """``D = c_sigma + sigma max_n u_n`` bounds the denominator of every offer of size sigma."""
+    return float(problem.no_choice[sigma]) + sigma * float(problem.attraction.max())
+
+
 def build_assortment_lp(problem: AssortmentProblem, sigma: int) -> pyo.ConcreteModel:
     """The Charnes–Cooper LP for offer vectors of size ``sigma`` (models/assortment.md, LP_sigma).
+
+    ``u`` and ``c_sigma`` enter divided by ``D = c_sigma + sigma max_n u_n`` (probabilities do
+    not change under a common scale), so the scale ``t`` lies in ``[1, max u / min u]``.
 
     Raises
     ------
@@ -239,17 +247,16 @@ def build_assortment_lp(problem: AssortmentProblem, sigma: int) -> pyo.ConcreteM
             f"sigma must be a positive feasible size {problem.sizes.tolist()}, got {sigma}"
         )
     n = problem.n_types
+    scale = _lp_scale(problem, sigma)
     m = pyo.ConcreteModel(name=f"assortment_lp_sigma_{sigma}")
     m.types = pyo.Set(initialize=range(n), ordered=True, doc="Slot types n")
     m.u = pyo.Param(
         m.types,
-        initialize=dict(enumerate(problem.attraction.tolist())),
-        doc="Attraction u_n = e^{w_n}",
+        initialize=dict(enumerate((problem.attraction / scale).tolist())),
+        doc="Attraction u_n = e^{w_n} (divided by D)",
     )
     m.g = pyo.Param(
-        m.types,
-        initialize=dict(enumerate(problem.gains.tolist())),
-        doc="Gain g_n of a booking of type n",
+        m.types, initialize=dict(enumerate(problem.gains.tolist())), doc="Gain g_n of a booking"
     )
     m.m = pyo.Param(
         m.types, initialize=dict(enumerate(problem.lower.tolist())), doc="Must-show count m_n"
@@ -258,7 +265,10 @@ def build_assortment_lp(problem: AssortmentProblem, sigma: int) -> pyo.ConcreteM
         m.types, initialize=dict(enumerate(problem.upper.tolist())), doc="Showable slots s_hat_n"
     )
     m.sigma = pyo.Param(initialize=int(sigma), doc="Offer-set size sigma")
-    m.c = pyo.Param(initialize=float(problem.no_choice[sigma]), doc="No-choice weight c_sigma")
+    m.c = pyo.Param(
+        initialize=float(problem.no_choice[sigma]) / scale,
+        doc="No-choice weight c_sigma = e^{w0 + beta f(sigma)} (divided by D)",
+    )
     m.y = pyo.Var(m.types, domain=pyo.NonNegativeReals, doc="Scaled offer y_n = o_n t")
     m.t = pyo.Var(domain=pyo.NonNegativeReals, doc="Scale t = 1 / (sum_n u_n o_n + c_sigma)")
 
@@ -286,14 +296,32 @@ def build_assortment_lp(problem: AssortmentProblem, sigma: int) -> pyo.ConcreteM
 
 
 def build_assortment_milp(problem: AssortmentProblem) -> pyo.ConcreteModel:
-    """One MILP over all feasible sizes, with size selector ``z_sigma`` (models/assortment.md)."""
+    """One MILP over all feasible sizes, with size selector ``z_sigma`` (models/assortment.md).
+
+    ``u`` and ``c`` enter divided by ``D = min_sigma (c_sigma + sum_n u_n m_n)``, a lower bound
+    of every denominator, so the scale ``t`` lies in ``[0, 1]`` and every McCormick bound is 1.
+    The no-choice share of the selected size is the variable ``q_sigma = c_sigma z_sigma t``
+    (a probability), so an unselected size contributes at most HiGHS's integrality tolerance.
+
+    Raises
+    ------
+    ValueError
+        The no-choice weights span more than 12 orders of magnitude (HiGHS cannot hold such
+        coefficients accurately; use the LP per size).
+    """
     n = problem.n_types
     sizes = problem.sizes.tolist()
-    units = [(i, k) for i in range(n) for k in range(1, int(problem.upper[i]) + 1)]
-    big_t = 1.0 / min(
-        float(problem.no_choice[s]) + float((problem.attraction * problem.lower).sum())
-        for s in sizes
+    scale = min(
+        float(problem.no_choice[s]) + float(problem.attraction @ problem.lower) for s in sizes
     )
+    u = problem.attraction / scale
+    c = {s: float(problem.no_choice[s]) / scale for s in sizes}
+    if max(c.values()) > 1e12:
+        raise ValueError(
+            "the no-choice weights e^{w0 + beta f(sigma)} span more than 12 orders of magnitude "
+            "over the feasible sizes; use method='lp' (or bound the sizes with max_shown)"
+        )
+    units = [(i, k) for i in range(n) for k in range(1, int(problem.upper[i]) + 1)]
     m = pyo.ConcreteModel(name="assortment_milp")
     m.types = pyo.Set(initialize=range(n), ordered=True, doc="Slot types n")
     m.units = pyo.Set(
@@ -301,29 +329,25 @@ def build_assortment_milp(problem: AssortmentProblem) -> pyo.ConcreteModel:
     )
     m.sizes = pyo.Set(initialize=sizes, ordered=True, doc="Feasible offer-set sizes sigma")
     m.u = pyo.Param(
-        m.types,
-        initialize=dict(enumerate(problem.attraction.tolist())),
-        doc="Attraction u_n = e^{w_n}",
+        m.types, initialize=dict(enumerate(u.tolist())), doc="Attraction u_n (divided by D)"
     )
     m.g = pyo.Param(
-        m.types,
-        initialize=dict(enumerate(problem.gains.tolist())),
-        doc="Gain g_n of a booking of type n",
+        m.types, initialize=dict(enumerate(problem.gains.tolist())), doc="Gain g_n of a booking"
     )
     m.m = pyo.Param(
         m.types, initialize=dict(enumerate(problem.lower.tolist())), doc="Must-show count m_n"
     )
-    m.c = pyo.Param(
-        m.sizes,
-        initialize={s: float(problem.no_choice[s]) for s in sizes},
-        doc="No-choice weight c_sigma",
+    m.c = pyo.Param(m.sizes, initialize=c, doc="No-choice weight c_sigma (divided by D)")
+    m.T = pyo.Param(
+        m.units,
+        initialize={(i, k): min(1.0, 1.0 / (k * float(u[i]))) for i, k in units},
+        doc="Bound T_nk on t when the k-th slot of type n is shown",
     )
-    m.T = pyo.Param(initialize=big_t, doc="Upper bound T on the scale t")
     m.x = pyo.Var(m.units, domain=pyo.Binary, doc="x_nk = 1 when the k-th slot of type n is shown")
     m.z = pyo.Var(m.sizes, domain=pyo.Binary, doc="z_sigma = 1 when exactly sigma slots are shown")
-    m.t = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0, big_t), doc="Scale t = 1 / (sum u o + c)")
-    m.y = pyo.Var(m.units, domain=pyo.NonNegativeReals, doc="y_nk = x_nk t")
-    m.zeta = pyo.Var(m.sizes, domain=pyo.NonNegativeReals, doc="zeta_sigma = z_sigma t")
+    m.t = pyo.Var(bounds=(0, 1), doc="Scale t = 1 / (sum_n u_n o_n + c_sigma)")
+    m.y = pyo.Var(m.units, bounds=(0, 1), doc="y_nk = x_nk t")
+    m.q = pyo.Var(m.sizes, bounds=(0, 1), doc="q_sigma = c_sigma z_sigma t (no-choice share)")
 
     @m.Objective(sense=pyo.maximize, doc="Expected gain sum_n g_n P_n(o)")
     def expected_gain(m: Any) -> Any:
@@ -337,12 +361,9 @@ def build_assortment_milp(problem: AssortmentProblem) -> pyo.ConcreteModel:
     def size_link(m: Any) -> Any:
         return sum(m.x[i, k] for i, k in m.units) == sum(s * m.z[s] for s in m.sizes)
 
-    @m.Constraint(doc="The scaled denominator is one: sum u_n y_nk + sum c_sigma zeta_sigma = 1")
+    @m.Constraint(doc="Probabilities add up to one: sum u_n y_nk + sum q_sigma = 1")
     def normalisation(m: Any) -> Any:
-        return (
-            sum(m.u[i] * m.y[i, k] for i, k in m.units) + sum(m.c[s] * m.zeta[s] for s in m.sizes)
-            == 1
-        )
+        return sum(m.u[i] * m.y[i, k] for i, k in m.units) + sum(m.q[s] for s in m.sizes) == 1
 
     @m.Constraint(m.units, doc="Slots of a type are shown in order: x_nk >= x_n,k+1")
     def unit_order(m: Any, i: int, k: int) -> Any:
@@ -354,29 +375,29 @@ def build_assortment_milp(problem: AssortmentProblem) -> pyo.ConcreteModel:
     def must_show(m: Any, i: int, k: int) -> Any:
         return m.x[i, k] == 1 if k <= m.m[i] else pyo.Constraint.Skip
 
-    @m.Constraint(m.units, doc="y_nk <= T x_nk (McCormick, exact for binary x)")
+    @m.Constraint(m.units, doc="y_nk <= T_nk x_nk (McCormick, exact for binary x)")
     def unit_scale_off(m: Any, i: int, k: int) -> Any:
-        return m.y[i, k] <= m.T * m.x[i, k]
+        return m.y[i, k] <= m.T[i, k] * m.x[i, k]
 
     @m.Constraint(m.units, doc="y_nk <= t")
     def unit_scale_up(m: Any, i: int, k: int) -> Any:
         return m.y[i, k] <= m.t
 
-    @m.Constraint(m.units, doc="y_nk >= t - T (1 - x_nk)")
+    @m.Constraint(m.units, doc="y_nk >= t - (1 - x_nk)")
     def unit_scale_on(m: Any, i: int, k: int) -> Any:
-        return m.y[i, k] >= m.t - m.T * (1 - m.x[i, k])
+        return m.y[i, k] >= m.t - (1 - m.x[i, k])
 
-    @m.Constraint(m.sizes, doc="zeta_sigma <= T z_sigma")
-    def size_scale_off(m: Any, s: int) -> Any:
-        return m.zeta[s] <= m.T * m.z[s]
+    @m.Constraint(m.sizes, doc="q_sigma <= z_sigma")
+    def size_share_off(m: Any, s: int) -> Any:
+        return m.q[s] <= m.z[s]
 
-    @m.Constraint(m.sizes, doc="zeta_sigma <= t")
-    def size_scale_up(m: Any, s: int) -> Any:
-        return m.zeta[s] <= m.t
+    @m.Constraint(m.sizes, doc="q_sigma <= c_sigma t")
+    def size_share_up(m: Any, s: int) -> Any:
+        return m.q[s] <= m.c[s] * m.t
 
-    @m.Constraint(m.sizes, doc="zeta_sigma >= t - T (1 - z_sigma)")
-    def size_scale_on(m: Any, s: int) -> Any:
-        return m.zeta[s] >= m.t - m.T * (1 - m.z[s])
+    @m.Constraint(m.sizes, doc="q_sigma >= c_sigma t - c_sigma (1 - z_sigma)")
+    def size_share_on(m: Any, s: int) -> Any:
+        return m.q[s] >= m.c[s] * m.t - m.c[s] * (1 - m.z[s])
 
     return m
 
