@@ -58,7 +58,9 @@ def read_json(path: Path) -> dict[str, Any]:
     """Read ``instance.json``; a missing file, bad bytes or bad JSON is an ``InstanceError``."""
     name = path.name
     if not path.is_file():
-        raise InstanceError(f"{name}: file not found in {path.parent} (every instance folder needs one)")
+        raise InstanceError(
+            f"{name}: file not found in {path.parent} (every instance folder needs one)"
+        )
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -129,7 +129,8 @@ class MatchingInstance:
         """Group applicants with the same acceptable set (rank ignored): the matched set only
         depends on the sets, and models built over types grow with distinct sets, not people."""
         indptr = self.acc_indptr
-        order = np.lexsort((self.acc_slot, np.repeat(np.arange(self.n_applicants), np.diff(indptr))))
+        owner = np.repeat(np.arange(self.n_applicants), np.diff(indptr))
+        order = np.lexsort((self.acc_slot, owner))
         flat = self.acc_slot[order].tolist()
         bounds = indptr.tolist()
         seen: dict[tuple[int, ...], int] = {}
@@ -184,9 +185,10 @@ def matching_from_frames(
     InstanceError
         Listing every problem (first 20), each naming file, 1-based data row and column.
     """
-    labels = {SLOTS: "slots.csv", APPLICANTS: "applicants.csv", ACCEPTABLE: "acceptable.csv"} | dict(
-        labels or {}
-    )
+    default_labels = {
+        SLOTS: "slots.csv", APPLICANTS: "applicants.csv", ACCEPTABLE: "acceptable.csv"
+    }
+    labels = default_labels | dict(labels or {})
     problems = Problems()
     frames = {SLOTS: slots, APPLICANTS: applicants, ACCEPTABLE: acceptable}
     required = {
@@ -220,8 +222,8 @@ def matching_from_frames(
     rank: np.ndarray | None
     if "rank" in acceptable.columns:
         rank = integer_column(
-            acceptable, fp, "rank", problems, minimum=1, what="an integer >= 1 (1 = most preferred)",
-            allow_missing=True,
+            acceptable, fp, "rank", problems, minimum=1,
+            what="an integer >= 1 (1 = most preferred)", allow_missing=True,
         )
     else:
         rank = np.full(len(acceptable), -1, dtype=np.int64)
@@ -255,8 +257,8 @@ def matching_from_frames(
             )
     problems.raise_if_any()
     # raise_if_any() above guarantees these were all parsed
-    capacity, priority, rank = cast(np.ndarray, capacity), cast(np.ndarray, priority), cast(np.ndarray, rank)
-    a_idx, s_idx = cast(np.ndarray, a_idx), cast(np.ndarray, s_idx)
+    capacity, priority = cast(np.ndarray, capacity), cast(np.ndarray, priority)
+    rank, a_idx, s_idx = cast(np.ndarray, rank), cast(np.ndarray, a_idx), cast(np.ndarray, s_idx)
 
     # Sort pairs by applicant, then rank (unranked last), then slot: the serial dictatorship
     # and the second stage read preferences in this order.

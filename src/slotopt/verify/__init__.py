@@ -1,1 +1,1 @@
-"""Verification: certificates and cross-validation, independent of the solver that produced a result."""
+"""Verification: certificates and cross-validation, independent of the producing method."""

@@ -1,0 +1,272 @@
+"""``MatchingResult``: the schedule, how it was made, and plain-language explanations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from slotopt.errors import VerificationError
+from slotopt.instance.matching import MatchingInstance
+from slotopt.run.folders import common_summary, write_result_folder
+from slotopt.verify.matching import MatchingReport, Witnesses, build_witnesses, check_witness
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why an applicant got what they got.
+
+    ``witness_slots`` (unmatched applicants only) is a set of slots containing every slot the
+    applicant accepted, all full with applicants of higher priority who accept nothing outside
+    it: serving this applicant would displace one of them. Empty for matched applicants.
+    """
+
+    applicant_id: str
+    position: int
+    matched: bool
+    slot_id: str | None
+    accepted_slots: tuple[str, ...]
+    witness_slots: tuple[str, ...]
+    witness_capacity: int
+    text: str
+
+
+@dataclass(frozen=True, eq=False)
+class MatchingResult:
+    """A schedule for a matching instance.
+
+    Attributes
+    ----------
+    assignment : DataFrame
+        ``applicant_id``, ``slot_id`` (NA when unmatched), ``position`` (1 = served first), in
+        position order.
+    n_matched, method, seed, seconds
+        As named; ``seconds`` is the solve time (priority order, method, second stage).
+    verification : MatchingReport or None
+        The certificates, when ``verify=True`` was asked for (None otherwise).
+    second_stage : str or None
+        The slot-choice rule applied after the matched set was fixed (``"min-rank"``) or None.
+    total_rank : float or None
+        Sum of the ranks of the assigned slots (unranked pairs count as rank 1 ... only when the
+        instance has ranks; None otherwise).
+    """
+
+    instance: MatchingInstance = field(repr=False)
+    slot_of: np.ndarray = field(repr=False)
+    position: np.ndarray = field(repr=False)
+    method: str
+    seed: int
+    seconds: float
+    verification: MatchingReport | None = None
+    second_stage: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def n_matched(self) -> int:
+        return int((self.slot_of >= 0).sum())
+
+    @property
+    def matched(self) -> np.ndarray:
+        """Boolean mask over applicants (instance order)."""
+        return self.slot_of >= 0
+
+    @property
+    def assignment(self) -> pd.DataFrame:
+        inst = self.instance
+        order = np.argsort(self.position, kind="stable")
+        slot = self.slot_of[order]
+        slot_ids = pd.array(
+            np.where(slot >= 0, inst.slot_ids[np.maximum(slot, 0)], None), dtype="string"
+        )
+        return pd.DataFrame(
+            {
+                "applicant_id": pd.array(inst.applicant_ids[order], dtype="string"),
+                "slot_id": slot_ids,
+                "position": self.position[order],
+            }
+        )
+
+    @property
+    def total_rank(self) -> float | None:
+        inst = self.instance
+        if (inst.acc_rank < 0).all():
+            return None
+        total = 0
+        for i in np.flatnonzero(self.slot_of >= 0).tolist():
+            lo, hi = inst.acc_indptr[i], inst.acc_indptr[i + 1]
+            k = lo + int(np.flatnonzero(inst.acc_slot[lo:hi] == self.slot_of[i])[0])
+            r = int(inst.acc_rank[k])
+            total += r if r > 0 else int(inst.acc_rank[lo:hi].max(initial=0)) + 1
+        return float(total)
+
+    def matched_by_priority(self) -> pd.DataFrame:
+        """Applicants and matched applicants per priority level."""
+        df = pd.DataFrame({"priority": self.instance.priority, "matched": self.slot_of >= 0})
+        out = df.groupby("priority", sort=True)["matched"].agg(["size", "sum"]).reset_index()
+        return out.rename(columns={"size": "applicants", "sum": "matched"})
+
+    # -- output ----------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        inst = self.instance
+        out = common_summary(inst)
+        by_prio = self.matched_by_priority()
+        out.update(
+            {
+                "method": self.method,
+                "seed": self.seed,
+                "n_applicants": inst.n_applicants,
+                "n_slots": inst.n_slots,
+                "total_capacity": inst.total_capacity,
+                "n_matched": self.n_matched,
+                "n_unmatched": inst.n_applicants - self.n_matched,
+                "matched_by_priority": {
+                    str(int(r.priority)): [int(r.matched), int(r.applicants)]
+                    for r in by_prio.itertuples()
+                },
+                "second_stage": self.second_stage,
+                "total_rank": self.total_rank,
+                "seconds": round(self.seconds, 6),
+                "verified": None if self.verification is None else self.verification.ok,
+                "verification": None
+                if self.verification is None
+                else {
+                    "feasible": self.verification.feasible,
+                    "maximum": self.verification.maximum,
+                    "respects_priorities": self.verification.respects_priorities,
+                    "max_flow": self.verification.max_flow,
+                    "violations": list(self.verification.violations),
+                },
+            }
+        )
+        out.update(self.extra)
+        return out
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"assignment": self.assignment}
+
+    def to_folder(self, path: str | Path, *, force: bool = False) -> Path:
+        """Write ``summary.json`` and ``assignment.csv`` atomically (see ARCHITECTURE.md)."""
+        return write_result_folder(self, path, force=force)
+
+    def report(self) -> str:
+        inst = self.instance
+        lines = [
+            f"{inst.name}: matched {self.n_matched} of {inst.n_applicants} applicants "
+            f"to {inst.total_capacity} appointments in {inst.n_slots} slots "
+            f"(method {self.method}, seed {self.seed}, {self.seconds:.3f} s)"
+        ]
+        by_prio = self.matched_by_priority()
+        if len(by_prio) <= 10:
+            lines.append(
+                "by priority: "
+                + ", ".join(
+                    f"{int(r.priority)}: {int(r.matched)}/{int(r.applicants)}"
+                    for r in by_prio.itertuples()
+                )
+            )
+        if self.total_rank is not None:
+            lines.append(
+                f"total rank of assigned slots: {self.total_rank:g}"
+                + (f" (second stage {self.second_stage})" if self.second_stage else "")
+            )
+        if self.verification is not None:
+            lines.append(
+                "verification: "
+                + (
+                    "all certificates hold"
+                    if self.verification.ok
+                    else "FAILED\n" + self.verification.describe()
+                )
+            )
+        return "\n".join(lines)
+
+    # -- explanations ----------------------------------------------------------------------
+    def _witnesses(self) -> Witnesses:
+        if self.verification is not None and self.verification.witnesses is not None:
+            return self.verification.witnesses
+        if "witnesses" not in self._cache:
+            self._cache["witnesses"], _ = build_witnesses(
+                self.instance, self.slot_of, self.position
+            )
+        return self._cache["witnesses"]  # type: ignore[no-any-return]
+
+    def explain(self, applicant_id: str) -> Explanation:
+        """Explain one applicant's outcome, with the witness that proves it for the unmatched.
+
+        Raises
+        ------
+        KeyError
+            ``applicant_id`` is not in the instance.
+        """
+        inst = self.instance
+        idx = inst.applicant_index.get_indexer([str(applicant_id)])[0]
+        if idx < 0:
+            raise KeyError(f"no applicant {applicant_id!r} in instance {inst.name!r}")
+        i = int(idx)
+        pos = int(self.position[i])
+        accepted = tuple(str(inst.slot_ids[s]) for s in inst.acceptable_slots(i))
+        slot = int(self.slot_of[i])
+        if slot >= 0:
+            sid = str(inst.slot_ids[slot])
+            text = (
+                f"Applicant {applicant_id} (priority {int(inst.priority[i])}, position {pos} of "
+                f"{inst.n_applicants}) has an appointment: {_describe_slot(inst, slot)}."
+            )
+            return Explanation(str(applicant_id), pos, True, sid, accepted, (), 0, text)
+        if not accepted:
+            text = (
+                f"Applicant {applicant_id} listed no acceptable slots, so no appointment could be "
+                "offered. Listing more slots can never make an applicant worse off."
+            )
+            return Explanation(str(applicant_id), pos, False, None, accepted, (), 0, text)
+        ws = self._witnesses().tight(i)
+        if not ws:
+            text = (
+                f"Applicant {applicant_id} (priority {int(inst.priority[i])}, position {pos}) was "
+                f"not served, but this {self.method} schedule could have served them without "
+                "turning away anyone of higher priority: it does not respect priorities "
+                "(use method 'greedy' for a schedule that does)."
+            )
+            return Explanation(str(applicant_id), pos, False, None, accepted, (), 0, text)
+        why = check_witness(inst, self.slot_of, self.position, i, ws)
+        if why is not None:  # cannot happen for a feasible schedule; never explain with a bad proof
+            raise VerificationError(f"cannot explain {applicant_id!r}: {why}")
+        cap = int(inst.capacity[list(ws)].sum())
+        own = sum(int(inst.capacity[s]) for s in inst.acceptable_slots(i))
+        n_own = len(accepted)
+        text = (
+            f"Applicant {applicant_id} (priority {int(inst.priority[i])}, position {pos} of "
+            f"{inst.n_applicants}) could not be given an appointment. All {own} appointment(s) at "
+            f"the {n_own} site/time slot(s) you accepted went to applicants with higher priority "
+            "who could not be placed elsewhere"
+        )
+        if len(ws) > n_own:
+            text += (
+                f": together with the {len(ws) - n_own} other slot(s) those applicants could use, "
+                f"all {cap} appointment(s) are held by higher-priority applicants who accept "
+                "nothing outside them"
+            )
+        text += ". Serving you would have meant turning one of them away."
+        return Explanation(
+            str(applicant_id),
+            pos,
+            False,
+            None,
+            accepted,
+            tuple(str(inst.slot_ids[s]) for s in ws),
+            cap,
+            text,
+        )
+
+
+def _describe_slot(inst: MatchingInstance, s: int) -> str:
+    row = inst.slots.iloc[s]
+    parts = [f"slot {inst.slot_ids[s]}"]
+    for col in ("location", "start", "end"):
+        if col in inst.slots.columns and pd.notna(row[col]):
+            parts.append(f"{col} {row[col]}")
+    return ", ".join(parts)

@@ -1,0 +1,100 @@
+"""Solving a matching instance: priority order, one method, optional second stage and checks."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from slotopt.engines.matching.order import draw_seed, positions_from_order, priority_order
+from slotopt.errors import VerificationError
+from slotopt.instance.matching import MatchingInstance
+from slotopt.run.matching_result import MatchingResult
+from slotopt.verify.matching import check_matching
+
+# method -> "module:function(inst, order, **options) -> slot_of". The MIP methods live in the
+# formulations layer and are imported only when asked for (Pyomo is slow to import).
+METHODS: dict[str, str] = {
+    "greedy": "slotopt.engines.matching.greedy:greedy_matching",
+    "naive": "slotopt.engines.matching.naive:naive_matching",
+    "serial-dictatorship": "slotopt.engines.matching.serial:serial_dictatorship",
+    "lp": "slotopt.formulations.matching_solve:weighted_lp_matching",
+    "lexicographic": "slotopt.formulations.matching_solve:lexicographic_matching",
+}
+SECOND_STAGES: dict[str, str] = {
+    "min-rank": "slotopt.formulations.matching_solve:min_rank_assignment",
+    "rank-maximal": "slotopt.formulations.matching_solve:rank_maximal_assignment",
+}
+
+
+def _load(spec: str) -> Callable[..., Any]:
+    module, func = spec.split(":")
+    return getattr(importlib.import_module(module), func)  # type: ignore[no-any-return]
+
+
+def resolve_seed(inst: MatchingInstance, seed: int | None) -> int:
+    if seed is None:
+        seed = inst.seed if inst.seed is not None else draw_seed()
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def solve_matching(
+    inst: MatchingInstance,
+    *,
+    method: str | None = None,
+    seed: int | None = None,
+    verify: bool = False,
+    second_stage: str | None = None,
+    **options: Any,
+) -> MatchingResult:
+    """Solve a matching instance; see :func:`slotopt.solve` for the common parameters.
+
+    Parameters
+    ----------
+    method
+        ``"greedy"`` (default; Algorithm 1 by augmenting paths), ``"naive"`` (one max flow per
+        applicant; small instances only), ``"serial-dictatorship"`` (baseline), ``"lp"`` (one
+        weighted LP through HiGHS), ``"lexicographic"`` (sequential solves through HiGHS).
+    second_stage
+        ``None`` (the method's own slot choice) or ``"min-rank"`` / ``"rank-maximal"``: keep the
+        matched set and choose each matched applicant's slot to minimise the total rank.
+    **options
+        Passed to the method (e.g. ``time_limit``, ``levels`` for the MIP methods).
+    """
+    method = method or "greedy"
+    if method not in METHODS:
+        raise ValueError(f"unknown matching method {method!r}; choose from {', '.join(METHODS)}")
+    if second_stage is not None and second_stage not in SECOND_STAGES:
+        raise ValueError(
+            f"unknown second stage {second_stage!r}; choose from {', '.join(SECOND_STAGES)}"
+        )
+    seed = resolve_seed(inst, seed)
+    start = time.perf_counter()
+    order = priority_order(inst.priority, inst.applicant_ids, seed)
+    position = positions_from_order(order)
+    slot_of = _load(METHODS[method])(inst, order, **options)
+    if second_stage is not None:
+        slot_of = _load(SECOND_STAGES[second_stage])(inst, slot_of >= 0)
+    seconds = time.perf_counter() - start
+    report = check_matching(inst, slot_of, position) if verify else None
+    result = MatchingResult(
+        instance=inst,
+        slot_of=slot_of,
+        position=position,
+        method=method,
+        seed=seed,
+        seconds=seconds,
+        verification=report,
+        second_stage=second_stage,
+    )
+    if report is not None and not report.ok:
+        raise VerificationError(
+            f"the {method} result for {inst.name!r} failed its certificates:\n" + report.describe(),
+            report=report,
+        )
+    return result
