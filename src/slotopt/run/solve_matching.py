@@ -15,8 +15,10 @@ from slotopt.instance.matching import MatchingInstance
 from slotopt.run.matching_result import MatchingResult
 from slotopt.verify.matching import check_matching
 
-# method -> "module:function(inst, order, **options) -> slot_of". The MIP methods live in the
-# formulations layer and are imported only when asked for (Pyomo is slow to import).
+# method -> "module:function(inst, order, **options) -> slot_of | (slot_of, info)". ``info`` is a
+# dict of JSON-able facts (solver status, objective values, timings) merged into summary.json.
+# The MIP methods live in the formulations layer and are imported only when asked for (Pyomo is
+# slow to import). Second stages: "module:function(inst, matched_mask, **options)", same return.
 METHODS: dict[str, str] = {
     "greedy": "slotopt.engines.matching.greedy:greedy_matching",
     "naive": "slotopt.engines.matching.naive:naive_matching",
@@ -33,6 +35,13 @@ SECOND_STAGES: dict[str, str] = {
 def _load(spec: str) -> Callable[..., Any]:
     module, func = spec.split(":")
     return getattr(importlib.import_module(module), func)  # type: ignore[no-any-return]
+
+
+def _unpack(out: Any) -> tuple[np.ndarray, dict[str, Any]]:
+    if isinstance(out, tuple):
+        slot_of, info = out
+        return np.asarray(slot_of, dtype=np.int64), dict(info)
+    return np.asarray(out, dtype=np.int64), {}
 
 
 def resolve_seed(inst: MatchingInstance, seed: int | None) -> int:
@@ -77,9 +86,13 @@ def solve_matching(
     start = time.perf_counter()
     order = priority_order(inst.priority, inst.applicant_ids, seed)
     position = positions_from_order(order)
-    slot_of = _load(METHODS[method])(inst, order, **options)
+    slot_of, info = _unpack(_load(METHODS[method])(inst, order, **options))
     if second_stage is not None:
-        slot_of = _load(SECOND_STAGES[second_stage])(inst, slot_of >= 0)
+        stage_options = {k: v for k, v in options.items() if k in {"time_limit", "mip_gap"}}
+        slot_of, stage_info = _unpack(
+            _load(SECOND_STAGES[second_stage])(inst, slot_of >= 0, **stage_options)
+        )
+        info.update({f"second_stage_{k}": v for k, v in stage_info.items()})
     seconds = time.perf_counter() - start
     report = check_matching(inst, slot_of, position) if verify else None
     result = MatchingResult(
@@ -91,6 +104,7 @@ def solve_matching(
         seconds=seconds,
         verification=report,
         second_stage=second_stage,
+        extra=info,
     )
     if report is not None and not report.ok:
         raise VerificationError(
