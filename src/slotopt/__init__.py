@@ -12,6 +12,7 @@ from slotopt.errors import (
     InstanceError,
     SlotoptError,
     SolverError,
+    UsageError,
     VerificationError,
 )
 from slotopt.instance import MatchingInstance, load_instance, write_instance
@@ -23,6 +24,7 @@ __all__ = [
     "MatchingInstance",
     "SlotoptError",
     "SolverError",
+    "UsageError",
     "VerificationError",
     "__version__",
     "load_instance",

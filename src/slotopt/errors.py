@@ -13,6 +13,7 @@ __all__ = [
     "InstanceError",
     "SlotoptError",
     "SolverError",
+    "UsageError",
     "VerificationError",
 ]
 
@@ -42,6 +43,11 @@ class InstanceError(SlotoptError, ValueError):
         if more > 0:
             shown.append(f"... and {more} more problem(s)")
         super().__init__("; ".join(shown))
+
+
+class UsageError(SlotoptError, ValueError):
+    """A bad argument to a slotopt function or command (unknown method, option or value); the
+    message lists what is accepted. The CLI exits 2 on it, like on bad input."""
 
 
 class SolverError(SlotoptError, RuntimeError):

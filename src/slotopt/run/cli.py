@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from slotopt._atomic import OutputExistsError
 from slotopt._version import __version__
-from slotopt.errors import InstanceError, SlotoptError
+from slotopt.errors import InstanceError, SlotoptError, UsageError
 
 COMMANDS: tuple[str, ...] = (
     "solve",
@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.run(args))
-    except (InstanceError, OutputExistsError) as exc:
+    except (InstanceError, UsageError, OutputExistsError) as exc:
         print(f"slotopt {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except SlotoptError as exc:

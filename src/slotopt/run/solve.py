@@ -49,8 +49,8 @@ def solve(
     ------
     InstanceError
         The instance folder is invalid.
-    ValueError
-        Unknown method or option for this kind.
+    UsageError
+        Unknown method or option for this kind (a ``ValueError``).
     VerificationError
         ``verify=True`` and a certificate failed.
     """

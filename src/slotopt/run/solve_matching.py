@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from slotopt.engines.matching.order import draw_seed, positions_from_order, priority_order
-from slotopt.errors import VerificationError
+from slotopt.errors import UsageError, VerificationError
 from slotopt.instance.matching import MatchingInstance
 from slotopt.run.matching_result import MatchingResult
 from slotopt.verify.matching import check_matching
@@ -48,7 +48,7 @@ def resolve_seed(inst: MatchingInstance, seed: int | None) -> int:
     if seed is None:
         seed = inst.seed if inst.seed is not None else draw_seed()
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
     return int(seed)
 
 
@@ -77,9 +77,9 @@ def solve_matching(
     """
     method = method or "greedy"
     if method not in METHODS:
-        raise ValueError(f"unknown matching method {method!r}; choose from {', '.join(METHODS)}")
+        raise UsageError(f"unknown matching method {method!r}; choose from {', '.join(METHODS)}")
     if second_stage is not None and second_stage not in SECOND_STAGES:
-        raise ValueError(
+        raise UsageError(
             f"unknown second stage {second_stage!r}; choose from {', '.join(SECOND_STAGES)}"
         )
     seed = resolve_seed(inst, seed)

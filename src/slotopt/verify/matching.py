@@ -170,10 +170,14 @@ def build_witnesses(
             n_violations += 1
             if n_violations <= MAX_LISTED:
                 free = inst.slot_ids[moves[-1][2]]
+                how = (
+                    f"slot {free!r} has room"
+                    if len(moves) == 1
+                    else f"moving {len(moves) - 1} applicant(s) frees slot {free!r}"
+                )
                 violations.append(
                     f"applicant {inst.applicant_ids[i]!r} (position {position[i]}) is unmatched "
-                    f"but could be served without displacing anyone of higher priority "
-                    f"(a chain of {len(moves) - 1} move(s) frees slot {free!r})"
+                    f"but could be served without displacing anyone of higher priority ({how})"
                 )
     if n_violations > MAX_LISTED:
         violations.append(f"... and {n_violations - MAX_LISTED} more priority violation(s)")
@@ -274,7 +278,8 @@ def check_matching(
         violations.append(
             f"{n_matched} applicants matched but {flow} can be matched at once (maximum flow)"
         )
-    hall = hall_deficiency(inst, slot_of, witnesses)
+    # The union of the witnesses proves maximality only when every unmatched applicant has one.
+    hall = hall_deficiency(inst, slot_of, witnesses) if not prio else None
     if maximum and hall is not None:
         violations.append(hall)
     return MatchingReport(

@@ -1,0 +1,105 @@
+"""The CLI through ``main(argv)``: exit codes, result folders, explanations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from slotopt.run.cli import COMMANDS, main
+from tests.matching.test_validation import folder
+
+SUMMARY_KEYS = {
+    "kind", "name", "method", "seed", "n_applicants", "n_slots", "total_capacity", "n_matched",
+    "seconds", "verified", "input_sha256", "slotopt_version",
+}
+
+
+def test_solve_writes_the_result_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inst = folder(tmp_path)
+    out = tmp_path / "res"
+    assert main(["solve", str(inst), "--out", str(out), "--verify"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["assignment.csv", "summary.json"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary) >= SUMMARY_KEYS
+    assert summary["verified"] is True and summary["seed"] == 3 and summary["n_matched"] == 3
+    assignment = pd.read_csv(out / "assignment.csv")
+    assert list(assignment.columns) == ["applicant_id", "slot_id", "position"]
+    assert "matched 3 of 3" in capsys.readouterr().out
+
+
+def test_solve_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inst, out = folder(tmp_path), tmp_path / "res"
+    out.mkdir()
+    (out / "mine.txt").write_text("precious")
+    assert main(["solve", str(inst), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "already exists" in err
+    assert [p.name for p in out.iterdir()] == ["mine.txt"]
+    assert main(["solve", str(inst), "--out", str(out), "--force"]) == 0
+    assert (out / "summary.json").exists() and not (out / "mine.txt").exists()
+
+
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inst = folder(tmp_path, slots_csv="slot_id,capacity\nm,-1\nn,1\n")
+    out = tmp_path / "res"
+    assert main(["solve", str(inst), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "slots.csv row 1, column capacity" in err
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".res")]
+
+
+def test_explain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # m (1 seat) is wanted by A (1st) and B (2nd); A can also use n (2 seats), C wants n.
+    inst = folder(
+        tmp_path,
+        slots_csv="slot_id,capacity\nm,1\nn,1\n",
+        applicants_csv="applicant_id,priority\nA,1\nB,2\nC,3\n",
+        acceptable_csv="applicant_id,slot_id\nA,m\nA,n\nB,m\nC,n\n",
+    )
+    out = tmp_path / "res"
+    assert main(["solve", str(inst), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["explain", str(out), "C"]) == 0
+    text = capsys.readouterr().out
+    assert "could not be given an appointment" in text and "witness slots (2): m, n" in text
+    assert main(["explain", str(out), "B"]) == 0
+    assert "has an appointment: slot m" in capsys.readouterr().out
+    assert main(["explain", str(out), "nobody"]) == 2
+
+
+def test_explain_notices_a_changed_instance(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inst = folder(tmp_path)
+    out = tmp_path / "res"
+    assert main(["solve", str(inst), "--out", str(out)]) == 0
+    (inst / "slots.csv").write_text("slot_id,capacity,location\nm,1,Town hall\nn,5,Town hall\n")
+    assert main(["explain", str(out), "A"]) == 2
+    assert "changed since the result was computed" in capsys.readouterr().err
+
+
+def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert "slotopt" in capsys.readouterr().out
+    assert main(["--help"]) == 0
+    for command in COMMANDS:
+        if main([command, "--help"]) == 0:
+            assert "usage: slotopt " + command in capsys.readouterr().out
+
+
+def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "usage" in capsys.readouterr().out
+
+
+def test_unknown_method_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["solve", str(folder(tmp_path)), "--out", str(tmp_path / "r"),
+                 "--method", "magic"]) == 2
+    assert "unknown matching method" in capsys.readouterr().err
