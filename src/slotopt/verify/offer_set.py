@@ -9,6 +9,8 @@
 * **monotone** -- ``V_t(s) >= V_{t-1}(s)`` (more time cannot hurt) and ``V_t(s) >= V_t(s - e_n)``
   (a free slot can always be blocked), and ``V_tau(kappa) <= r min(kappa, sum_t alpha_t)``.
 * **dominates rules** -- the optimal values are at least every given rule's values, state by state.
+* **matches the reference** -- when a second solution is given (the enumerating DP on small
+  instances), both value functions agree everywhere.
 
 The enumeration here is written separately from :mod:`slotopt.engines.offer_set.dp`; only the
 choice model (the definition of Eq. 2b) is shared.
@@ -45,6 +47,7 @@ class OfferSetReport:
     bellman_optimal: bool
     monotone: bool
     dominates_rules: bool
+    matches_reference: bool | None
     max_policy_residual: float
     max_improvement: float
     states_enumerated: int
@@ -66,6 +69,7 @@ class OfferSetReport:
             "bellman_optimal": self.bellman_optimal,
             "monotone": self.monotone,
             "dominates_rules": self.dominates_rules,
+            "matches_reference": self.matches_reference,
             "max_policy_residual": self.max_policy_residual,
             "max_improvement": self.max_improvement,
             "states_enumerated": self.states_enumerated,
@@ -96,6 +100,7 @@ def check_offer_set(
     solution: DPSolution,
     *,
     rule_values: Mapping[str, NDArray[np.float64]] | None = None,
+    reference: DPSolution | None = None,
     max_states: int = 200,
     seed: int = 0,
 ) -> OfferSetReport:
@@ -109,6 +114,8 @@ def check_offer_set(
         Values ``(tau + 1, S)`` and policy ``(tau, S, N)``.
     rule_values
         Value functions of other policies (e.g. the decision rules), each ``(tau + 1, S)``.
+    reference
+        Another solution of the same instance (e.g. by the enumerating DP) to compare values with.
     max_states
         Enumerate every offer vector in every state when there are at most this many states;
         otherwise in this many states per period, drawn with ``seed`` (plus the full state).
@@ -131,7 +138,7 @@ def check_offer_set(
             f"shapes: values {values.shape} (expected {expected}), policy {policy.shape}"
         )
         return OfferSetReport(
-            False, False, False, False, False, np.inf, np.inf, 0, tuple(violations)
+            False, False, False, False, False, None, np.inf, np.inf, 0, tuple(violations)
         )
 
     bad = np.argwhere(((policy < 0) | (policy > states[None])).any(axis=2))
@@ -221,12 +228,22 @@ def check_offer_set(
                 f"by {float(worse[tw, iw]):.3g}"
             )
 
+    matches: bool | None = None
+    if reference is not None:
+        diff = float(np.abs(reference.values - values).max(initial=0.0))
+        matches = reference.values.shape == values.shape and diff <= tol
+        if not matches:
+            violations.append(
+                f"values differ from the {reference.method} reference by up to {diff:.3g}"
+            )
+
     return OfferSetReport(
         feasible=feasible,
         policy_value=policy_value,
         bellman_optimal=bellman,
         monotone=monotone,
         dominates_rules=dominates,
+        matches_reference=matches,
         max_policy_residual=residual,
         max_improvement=improvement,
         states_enumerated=checked,
