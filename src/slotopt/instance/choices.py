@@ -46,6 +46,7 @@ from slotopt.instance._tables import Problems, check_ids, integer_column, read_t
 __all__ = ["ChoiceTable", "choices_from_frame", "load_choices", "split_by"]
 
 REQUIRED = ("situation_id", "alternative", "shown", "chosen")
+ROW = "_row"  # column added to ``ChoiceTable.rows``: the 1-based data row of the file
 STRINGS = ("situation_id", "alternative", "slot_type")
 
 
@@ -57,7 +58,7 @@ class ChoiceTable:
     ----------
     rows : DataFrame
         The table as read, reordered so that each situation's rows are contiguous (stable);
-        column ``row`` holds the 1-based data row of the file for messages.
+        column ``_row`` holds the 1-based data row of the file for messages.
     situation : ndarray of shape (R,), int64
         Situation index of each row, ``0 .. n_situations - 1``, non-decreasing.
     alternative : ndarray of shape (R,), int64
@@ -142,6 +143,7 @@ def choices_from_frame(
     file: str = "choices.csv",
     source: Path | None = None,
     input_sha256: Mapping[str, str] | None = None,
+    file_rows: np.ndarray | None = None,
 ) -> ChoiceTable:
     """Validate a long-form table of choice situations and build a :class:`ChoiceTable`.
 
@@ -151,6 +153,9 @@ def choices_from_frame(
         One row per option, with the columns listed in this module's docstring.
     file
         The file name used in error messages.
+    file_rows
+        1-based row of each data row in ``file`` when ``df`` is a subset of it (default
+        ``1..len(df)``); kept in ``rows["_row"]`` for later messages.
 
     Raises
     ------
@@ -173,7 +178,7 @@ def choices_from_frame(
     if len(df) == 0:
         raise InstanceError(f"{file}: no data rows (expected one row per option of a situation)")
     df = df.reset_index(drop=True).copy()
-    df["row"] = np.arange(1, len(df) + 1)
+    df[ROW] = np.arange(1, len(df) + 1) if file_rows is None else np.asarray(file_rows)
 
     check_ids(df, file, "situation_id", problems)
     check_ids(df, file, "alternative", problems)
@@ -329,15 +334,15 @@ def split_by(table: ChoiceTable, column: str) -> dict[str, ChoiceTable]:
     """
     df = table.rows
     file = table.file
-    if column not in df.columns or column in REQUIRED:
-        extra = [c for c in df.columns if c not in REQUIRED + ("row", "outside", "weight")]
+    if column not in df.columns or column in (*REQUIRED, ROW):
+        extra = [c for c in df.columns if c not in REQUIRED + (ROW, "outside", "weight")]
         raise InstanceError(
             f"{file}: no column {column!r} to group by (candidates: {', '.join(extra) or 'none'})"
         )
     problems = Problems()
     values = df[column].astype("string").str.strip()
     for i in np.flatnonzero((values.isna() | (values == "")).to_numpy(dtype=bool))[:20]:
-        problems.add(f"{file} row {df['row'].iloc[i]}, column {column}", "empty group label")
+        problems.add(f"{file} row {df[ROW].iloc[i]}, column {column}", "empty group label")
     problems.raise_if_any()
     labels = values.to_numpy(dtype=object)
     first = np.r_[0, np.flatnonzero(np.diff(table.situation)) + 1]
@@ -345,17 +350,20 @@ def split_by(table: ChoiceTable, column: str) -> dict[str, ChoiceTable]:
     for i in np.flatnonzero(labels != per_situation[table.situation])[:20]:
         s = table.situation[i]
         problems.add(
-            f"{file} row {df['row'].iloc[i]}, column {column}",
+            f"{file} row {df[ROW].iloc[i]}, column {column}",
             f"situation {table.situation_ids[s]!r} is {per_situation[s]!r} on row "
-            f"{df['row'].iloc[first[s]]} (a group label must be the same on all its rows)",
+            f"{df[ROW].iloc[first[s]]} (a group label must be the same on all its rows)",
         )
     problems.raise_if_any()
     out: dict[str, ChoiceTable] = {}
     for label in pd.unique(per_situation):
         keep = np.asarray(per_situation[table.situation] == label, dtype=bool)
-        sub = df.loc[keep].drop(columns="row").reset_index(drop=True)
-        part = choices_from_frame(sub, file=file, source=table.source)
-        # report the original file rows in messages about the subset
-        part.rows["row"] = df.loc[keep, "row"].to_numpy()
-        out[str(label)] = part
+        sub = df.loc[keep].drop(columns=ROW).reset_index(drop=True)
+        out[str(label)] = choices_from_frame(
+            sub,
+            file=file,
+            source=table.source,
+            input_sha256=table.input_sha256,
+            file_rows=df.loc[keep, ROW].to_numpy(),
+        )
     return out

@@ -48,7 +48,7 @@ from scipy import optimize, stats
 
 from slotopt.engines.offer_set.choice import LinearRamp, MenuEffect
 from slotopt.errors import InstanceError
-from slotopt.instance.choices import ChoiceTable
+from slotopt.instance.choices import ROW, ChoiceTable
 
 __all__ = ["ChoiceFit", "ChoiceLikelihood", "fit_choice_model", "two_option_beta"]
 
@@ -162,7 +162,7 @@ def build_likelihood(
         repeated = pd.Series(table.alternative).duplicated(keep="first").to_numpy(dtype=bool)
         for i in np.flatnonzero(repeated)[:1]:
             raise InstanceError(
-                f"{table.file} row {rows['row'].iloc[i]}, column alternative: alternative "
+                f"{table.file} row {rows[ROW].iloc[i]}, column alternative: alternative "
                 f"{rows['alternative'].iloc[i]!r} of situation "
                 f"{table.situation_ids[table.situation[i]]!r} has several rows; the provider "
                 "model (Eq. 1) takes one row per alternative (use model='per_slot' for rows by "
