@@ -239,7 +239,7 @@ def _fill_ratios(
 
 
 def _best_in_chunk(
-    model: ChoiceModel, states: IntArray, gains: FloatArray
+    model: ChoiceModel, states: IntArray, gains: FloatArray, start: IntArray | None
 ) -> tuple[IntArray, FloatArray]:
     """Dinkelbach's iteration on every state at once (see the module docstring)."""
     n_states, n = states.shape
@@ -249,6 +249,10 @@ def _best_in_chunk(
     v0 = model.no_choice_weight(np.arange(q + 1))
     tol = _tie_tolerance(gains, states)
     lam = np.zeros(n_states)  # o = 0 achieves 0: a feasible start
+    if start is not None:  # a feasible hint (last period's offer) usually starts at the optimum
+        ws = start * v[None, :]
+        hint = (ws * gains).sum(axis=1) / (ws.sum(axis=1) + v0[start.sum(axis=1)])
+        lam = np.maximum(lam, hint)
     orders = np.zeros((n_states, n), dtype=np.int64)
     ratio = np.zeros((n_states, q + 1))
     active = np.arange(n_states)
@@ -287,7 +291,7 @@ def _chunks(n_states: int, per_state: int) -> list[slice]:
 
 
 def best_offers(
-    model: ChoiceModel, states: ArrayLike, gains: ArrayLike
+    model: ChoiceModel, states: ArrayLike, gains: ArrayLike, *, start: ArrayLike | None = None
 ) -> tuple[IntArray, FloatArray]:
     """Solve ``max_{o <= s} sum_n P_n(o) D_n`` for many states at once, without enumeration.
 
@@ -299,6 +303,9 @@ def best_offers(
         Free slots per type, shape ``(S, N)``.
     gains
         ``D_n`` per state and type, shape ``(S, N)`` (ignored where ``s_n = 0``).
+    start
+        Optional feasible offers ``(S, N)`` (``0 <= o <= s``) to start the iteration from, e.g.
+        the previous period's policy; only the speed depends on it, never the answer.
 
     Returns
     -------
@@ -322,11 +329,16 @@ def best_offers(
     g = np.asarray(gains, dtype=np.float64)
     if s.shape != g.shape:
         raise ValueError(f"states {s.shape} and gains {g.shape} must have the same shape")
+    hint = None if start is None else np.asarray(start, dtype=np.int64)
+    if hint is not None and (hint.shape != s.shape or (hint < 0).any() or (hint > s).any()):
+        raise ValueError("start must be feasible offers (0 <= o <= s) of the same shape as states")
     per_state = (int(s.sum(axis=1).max(initial=0)) + 1) * 8
     offers = np.zeros_like(s)
     value = np.zeros(len(s))
     for sl in _chunks(len(s), per_state):
-        offers[sl], value[sl] = _best_in_chunk(model, s[sl], g[sl])
+        offers[sl], value[sl] = _best_in_chunk(
+            model, s[sl], g[sl], None if hint is None else hint[sl]
+        )
     return offers, value
 
 
@@ -400,13 +412,16 @@ def backward_induction(
     space = StateSpace.of(inst.capacities)
     model = ChoiceModel.from_instance(inst)
     alpha = inst.alpha()
-    search = best_offers if method == "sort" else best_offers_enumerate
     tau = inst.horizon
     values = np.zeros((tau + 1, space.n_states))
     policy = np.zeros((tau, space.n_states, space.n_types), dtype=np.int64)
     for t in range(1, tau + 1):
         gains = per_unit_gains(values[t - 1], space, inst.revenue)
-        offers, gain = search(model, space.states, gains)
+        if method == "sort":
+            hint = policy[t - 2] if t > 1 else None
+            offers, gain = best_offers(model, space.states, gains, start=hint)
+        else:
+            offers, gain = best_offers_enumerate(model, space.states, gains)
         values[t] = values[t - 1] + alpha[t - 1] * gain
         policy[t - 1] = offers
     return DPSolution(values=values, policy=policy, space=space, method=method)
