@@ -152,9 +152,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         available = sorted(os.sched_getaffinity(0))
         os.sched_setaffinity(0, available[: args.cores])
         pinned = f"pinned to cores {sorted(os.sched_getaffinity(0))}"
+    load = ""
+    if hasattr(os, "getloadavg"):
+        load = " load average " + " ".join(f"{x:.1f}" for x in os.getloadavg()) + ","
     print(
         f"slotopt {slotopt.__version__}, Python {platform.python_version()}, numpy "
-        f"{np.__version__}, {platform.machine()} with {os.cpu_count()} CPUs ({pinned})"
+        f"{np.__version__}, {platform.machine()} with {os.cpu_count()} CPUs ({pinned}),{load} "
+        "timings are wall clock"
     )
     sizes = [(250, 35), (500, 70)] if args.quick else [(500, 70), (1_000, 140), (2_000, 280)]
     if not args.skip_naive:
