@@ -352,6 +352,12 @@ def test_error_ramp_needs_two_sizes():
         fit_choice_model(choices_from_frame(df))
 
 
+def test_error_nothing_shown_anywhere():
+    df = pd.DataFrame([("s", "P", 0, 0, 1)], columns=[*COLUMNS, "outside"])
+    with pytest.raises(InstanceError, match="no alternative shows any slot"):
+        fit_choice_model(choices_from_frame(df), model="per_slot")
+
+
 def test_error_group_column_missing_or_mixed():
     table = choices_from_frame(base().assign(arm=["x", "x", "y", "z", "y", "y"]))
     with pytest.raises(InstanceError, match="no column 'treatment'"):

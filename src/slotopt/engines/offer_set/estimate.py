@@ -133,6 +133,8 @@ def _menu_effect(
         return effect, None, None
     sigma = table.menu_size()
     positive = sigma[sigma > 0]
+    if len(positive) == 0:
+        raise InstanceError(f"{table.file}: no alternative shows any slot, so β has no data")
     a = float(positive.min()) if lower is None else float(lower)
     b = float(sigma.max()) if upper is None else float(upper)
     if not (math.isfinite(a) and math.isfinite(b) and b > a):
