@@ -240,17 +240,26 @@ class MatchingResult:
         n_own = len(accepted)
         text = (
             f"Applicant {applicant_id} (priority {int(inst.priority[i])}, position {pos} of "
-            f"{inst.n_applicants}) could not be given an appointment. All {own} appointment(s) at "
-            f"the {n_own} site/time slot(s) you accepted went to applicants with higher priority "
-            "who could not be placed elsewhere"
+            f"{inst.n_applicants}) could not be given an appointment. "
         )
-        if len(ws) > n_own:
+        if own == 0:
+            text += f"None of the {_n(n_own, 'slot')} you accepted had any appointments to give."
+        else:
+            where = f"the {_n(n_own, 'site and time', 'sites and times')} you accepted"
             text += (
-                f": together with the {len(ws) - n_own} other slot(s) those applicants could use, "
-                f"all {cap} appointment(s) are held by higher-priority applicants who accept "
-                "nothing outside them"
+                f"All {own} appointments at {where} went to applicants with higher priority "
+                "who could not be placed elsewhere"
+                if own > 1
+                else f"The only appointment at {where} went to an applicant with higher "
+                "priority who could not be placed elsewhere"
             )
-        text += ". Serving you would have meant turning one of them away."
+            if len(ws) > n_own:
+                text += (
+                    f" (counting the {_n(len(ws) - n_own, 'other slot')} those applicants could "
+                    f"use, all {_n(cap, 'appointment')} are held by higher-priority applicants "
+                    "who accept nothing else)"
+                )
+            text += ". Serving you would have meant turning one of them away."
         return Explanation(
             str(applicant_id),
             pos,
@@ -261,6 +270,10 @@ class MatchingResult:
             cap,
             text,
         )
+
+
+def _n(count: int, singular: str, plural: str | None = None) -> str:
+    return f"{count} {singular if count == 1 else (plural or singular + 's')}"
 
 
 def _describe_slot(inst: MatchingInstance, s: int) -> str:
