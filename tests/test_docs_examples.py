@@ -19,7 +19,9 @@ def python_blocks(text: str) -> str:
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(REPO)) for p in PAGES])
-def test_docs_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_docs_page_examples_run(
+    page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     code = python_blocks(page.read_text())
     if not code.strip():
         pytest.skip("no python example on this page")
