@@ -11,8 +11,9 @@ Everything lives in ``instance.json``::
 
 ``w0`` (default 0), ``lower_bound`` a (default ``max(0.25 * kappa, 1)``, Sect. 6.1 of Kaluza et
 al. 2024), ``upper_bound`` b (default ``kappa``, so that ``f = 1`` when every slot is shown, as in
-the survey's Eq. 1), ``revenue`` r (default 1), ``menu_effect`` (default the linear ramp) and
-``seed`` (for simulations) are optional. ``arrival_rate`` is one number or a list of ``horizon``
+the survey's Eq. 1; ``a + 1`` for a single slot, where ``a = b = 1`` would be invalid),
+``revenue`` r (default 1), ``menu_effect`` (default the linear ramp) and ``seed`` (for
+simulations) are optional. ``arrival_rate`` is one number or a list of ``horizon``
 numbers in calendar order: the first entry is period ``t = horizon`` (time counts backwards).
 Unknown keys are kept (``meta``) and written back, never an error.
 
@@ -197,11 +198,16 @@ def _number(
     default: float | None = None,
     where: str | None = None,
     check: tuple[Any, str] | None = None,
+    required: bool = True,
 ) -> float | None:
-    """A finite number at ``spec[key]`` (or ``default`` when absent); records problems."""
+    """A finite number at ``spec[key]`` (or ``default`` when absent); records problems.
+
+    With ``required=False`` a missing key without a default is silently None (used when the
+    default could not be computed because another key was invalid, already reported).
+    """
     label = where or f"{FILE}, key {key}"
     if key not in spec or spec[key] is None:
-        if default is None:
+        if default is None and required:
             problems.add(label, "missing (required)")
         return default
     value = spec[key]
@@ -427,10 +433,15 @@ def offer_set_from_dict(
         spec,
         "lower_bound",
         problems,
-        default=default_lower_bound(kappa) if kappa else 1.0,
+        default=default_lower_bound(kappa) if kappa else None,
         check=(lambda x: x >= 0, "a number >= 0"),
+        required=False,
     )
-    b = _number(spec, "upper_bound", problems, default=float(kappa) if kappa else None)
+    # b = kappa; a single slot (kappa = 1 = a) would give a = b, and f cannot bite there: a + 1.
+    b_default = None
+    if kappa:
+        b_default = float(kappa) if kappa > 1 else (a if a is not None else 1.0) + 1.0
+    b = _number(spec, "upper_bound", problems, default=b_default, required=False)
     effect: dict[str, Any] | None = None
     if a is not None and b is not None:
         if a >= b:
