@@ -17,8 +17,6 @@ from slotopt import load_instance, write_instance
 from slotopt.instance import MatchingInstance
 from slotopt.instance.generate import generate_prefecture
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def assert_same_instance(a: MatchingInstance, b: MatchingInstance) -> None:
     for name in ("slots", "applicants", "acceptable"):
@@ -50,7 +48,11 @@ def test_default_calendar_is_three_sites_a_week_of_15_minute_slots() -> None:
     end = pd.to_datetime(slots["end"])
     assert ((end - start) == pd.Timedelta(minutes=15)).all()
     assert sorted(start.dt.date.astype(str).unique()) == [
-        "2025-03-03", "2025-03-04", "2025-03-05", "2025-03-06", "2025-03-07",
+        "2025-03-03",
+        "2025-03-04",
+        "2025-03-05",
+        "2025-03-06",
+        "2025-03-07",
     ]
     assert start.dt.strftime("%H:%M").min() == "08:30"
     assert end.dt.strftime("%H:%M").max() == "16:30"
@@ -254,12 +256,3 @@ def test_any_small_generated_instance_is_consistent(
     pairs = pd.DataFrame({"a": owner, "s": inst.acc_slot})
     assert not pairs.duplicated().any()
     assert ((inst.acc_slot >= 0) & (inst.acc_slot < inst.n_slots)).all()
-
-
-def test_docs_example_runs() -> None:
-    """docs/generator.md's python blocks run and end with their own assertion."""
-    text = (REPO / "docs" / "generator.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    assert blocks
-    for block in blocks:
-        exec(compile(block, "docs/generator.md", "exec"), {})
