@@ -192,7 +192,7 @@ class MatchingResult:
             self._cache["witnesses"], _ = build_witnesses(
                 self.instance, self.slot_of, self.position
             )
-        return self._cache["witnesses"]  # type: ignore[no-any-return]
+        return self._cache["witnesses"]
 
     def explain(self, applicant_id: str) -> Explanation:
         """Explain one applicant's outcome, with the witness that proves it for the unmatched.

@@ -11,7 +11,7 @@ from slotopt.instance.results import read_matching_result
 from slotopt.run.matching_result import MatchingResult
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "explain",
         help="explain one applicant's outcome in a matching result",

@@ -9,7 +9,7 @@ from slotopt.instance import load_instance
 from slotopt.run.solve import solve
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "solve",
         help="solve an instance folder and write a result folder",
