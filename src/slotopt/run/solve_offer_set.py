@@ -171,11 +171,12 @@ class OfferSetResult:
         return {"policy": self.policy_table(), "rules": self.rules_table()}
 
     def figures(self) -> dict[str, Figure]:
-        """``policy``: share of free slots shown, by period and number of free slots."""
-        import matplotlib
+        """``policy``: share of free slots shown, by period and number of free slots.
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        Built with matplotlib's object interface (no pyplot, no backend switch), so calling it
+        in a notebook neither changes the backend nor keeps figures alive in pyplot.
+        """
+        from matplotlib.figure import Figure
 
         tau = self.policy.shape[0]
         free = self.states.sum(axis=1)
@@ -185,7 +186,8 @@ class OfferSetResult:
         for k in range(1, kappa + 1):
             sel = free == k
             share[k - 1] = (shown[:, sel] / k).mean(axis=1)
-        fig, ax = plt.subplots(figsize=(7, 4))
+        fig = Figure(figsize=(7, 4))
+        ax = fig.subplots()
         im = ax.imshow(
             share,
             origin="lower",
