@@ -215,7 +215,10 @@ def test_gains_are_zero_for_empty_types() -> None:
     assert g[sp.index((1, 1)), 0] == 1.0 + 1.0 - 3.0  # r + V(0, 1) - V(1, 1)
 
 
-def test_unknown_method() -> None:
+def test_unknown_method_and_too_large_instances() -> None:
     inst = offer_set_from_dict(Case((1,), (0.0,), 0.0, (0.5,), 1.0, 2.0).spec())
     with pytest.raises(ValueError, match="unknown DP method"):
         backward_induction(inst, method="magic")  # type: ignore[arg-type]
+    huge = offer_set_from_dict(Case((20,) * 8, (0.0,) * 8, 1.0, (0.5,) * 100, 1.0, 160.0).spec())
+    with pytest.raises(ValueError, match="GiB"):
+        backward_induction(huge)

@@ -94,6 +94,8 @@ TIE_RTOL = 1e-12
 # Elements of the (states, orders, sizes, types) work array per chunk: bounds memory (~100 MB).
 _CHUNK_ELEMENTS = 4_000_000
 _MAX_ITERATIONS = 200
+# Refuse instances whose values + policy arrays would not fit a workstation's memory.
+MAX_BYTES = 16 * 2**30
 
 
 @dataclass(frozen=True, eq=False)
@@ -397,6 +399,11 @@ def backward_induction(
     DPSolution
         ``values`` of shape ``(tau + 1, S)`` and ``policy`` of shape ``(tau, S, N)``.
 
+    Raises
+    ------
+    ValueError
+        Unknown method, or a state space whose arrays would exceed ``MAX_BYTES`` (16 GiB).
+
     Examples
     --------
     One slot, one period, alpha = 1: the customer books with probability e^w / (e^w + 1).
@@ -409,6 +416,14 @@ def backward_induction(
     """
     if method not in ("sort", "enumerate"):
         raise ValueError(f"unknown DP method {method!r}; expected 'sort' or 'enumerate'")
+    n_states, n_types = inst.n_states, inst.n_types
+    needed = 8 * (inst.horizon + 1) * n_states * (1 + n_types)
+    if needed > MAX_BYTES:
+        raise ValueError(
+            f"{inst.name!r} has {n_states:,} booking states over {inst.horizon} periods; the value "
+            f"function and policy would need {needed / 2**30:.1f} GiB (limit "
+            f"{MAX_BYTES / 2**30:.0f} GiB). Merge slot types or shorten the horizon."
+        )
     space = StateSpace.of(inst.capacities)
     model = ChoiceModel.from_instance(inst)
     alpha = inst.alpha()
