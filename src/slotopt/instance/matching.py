@@ -230,8 +230,8 @@ def matching_from_frames(
 
     slot_index = pd.Index(slots["slot_id"])
     app_index = pd.Index(applicants["applicant_id"])
-    a_idx = app_index.get_indexer(acceptable["applicant_id"]) if app_index.is_unique else None
-    s_idx = slot_index.get_indexer(acceptable["slot_id"]) if slot_index.is_unique else None
+    a_idx = _codes(acceptable["applicant_id"], app_index) if app_index.is_unique else None
+    s_idx = _codes(acceptable["slot_id"], slot_index) if slot_index.is_unique else None
     present_a = acceptable["applicant_id"].notna().to_numpy(dtype=bool)
     present_s = acceptable["slot_id"].notna().to_numpy(dtype=bool)
     if a_idx is not None:
@@ -247,9 +247,7 @@ def matching_from_frames(
                 f"{acceptable['slot_id'].iloc[row]!r} is not a slot in {fs}",
             )
     if a_idx is not None and s_idx is not None:
-        pairs = pd.DataFrame({"a": a_idx, "s": s_idx})
-        dup = pairs.duplicated(keep="first").to_numpy(dtype=bool) & (a_idx >= 0) & (s_idx >= 0)
-        for row in np.flatnonzero(dup)[:20]:
+        for row in _duplicate_pairs(a_idx, s_idx, len(slots))[:20]:
             problems.add(
                 f"{fp} row {row + 1}, column slot_id",
                 f"duplicate pair ({acceptable['applicant_id'].iloc[row]!r}, "
@@ -286,6 +284,25 @@ def matching_from_frames(
         input_sha256=dict(input_sha256 or {}),
         meta=dict(meta or {}),
     )
+
+
+def _codes(ids: pd.Series, index: pd.Index) -> np.ndarray:
+    """Position of each id in ``index`` (-1 when absent or missing). Ids repeat (a million pairs
+    name a hundred thousand applicants), so only the distinct ones are looked up."""
+    codes, uniques = pd.factorize(ids, use_na_sentinel=True)
+    lookup = np.append(index.get_indexer(uniques), -1)  # code -1 (missing) reads the last entry
+    return lookup[codes].astype(np.int64)
+
+
+def _duplicate_pairs(a_idx: np.ndarray, s_idx: np.ndarray, n_slots: int) -> np.ndarray:
+    """Rows (0-based, in file order) repeating an earlier row's (applicant, slot) pair."""
+    valid = (a_idx >= 0) & (s_idx >= 0)
+    key = np.where(valid, a_idx * max(n_slots, 1) + s_idx, -1 - np.arange(len(a_idx)))
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    repeat = np.zeros(len(key), dtype=bool)
+    repeat[order[1:]] = sorted_key[1:] == sorted_key[:-1]
+    return np.flatnonzero(repeat & valid)
 
 
 def load_matching(folder: Path, spec: Mapping[str, Any], json_sha: str) -> MatchingInstance:

@@ -39,11 +39,20 @@ def greedy_matching(inst: MatchingInstance, order: np.ndarray) -> np.ndarray:
     net = TypeNetwork(types, inst.capacity)
     type_of = types.type_of.tolist()
     committed: list[list[int]] = [[] for _ in range(types.n_types)]
+    type_comp, free_slot, place = net.type_comp, net.free_slot, net.place
+    search, augment = net.search, net.augment
     for i in order.tolist():
         t = type_of[i]
-        moves = net.search(t)
+        if type_comp[t] >= 0:  # its slots are closed and full for good
+            continue
+        f = free_slot(t)
+        if f >= 0:  # the common case: room without moving anyone
+            place(t, f)
+            committed[t].append(i)
+            continue
+        moves = search(t)
         if moves is not None:
-            net.augment(moves)
+            augment(moves)
             committed[t].append(i)
     return _distribute(inst.n_applicants, committed, net)
 

@@ -4,7 +4,8 @@ Applicants with the same acceptable set are one *type*. The network holds how ma
 each type sit in each slot and each slot's free capacity. ``search(t)`` looks for an augmenting
 path that makes room for one more applicant of type ``t``: a chain of occupants each moving to
 another slot they accept, ending in a free slot. It is a breadth-first search over slots in which
-each type is expanded once (moving any one member of a type is as good as any other).
+each type is expanded once (moving any one member of a type is as good as any other), level by
+level, asking every type of a level for a free slot before expanding any of them.
 
 Two facts make it fast (both follow from free capacity never increasing along the greedy):
 
@@ -32,17 +33,29 @@ class TypeNetwork:
     """Mutable residual network over slots; see the module docstring."""
 
     def __init__(self, types: ApplicantTypes, capacity: np.ndarray) -> None:
-        flat = types.slots.tolist()
+        n_slots = len(capacity)
+        # Each type tries its slots least-contested first (applicants accepting the slot per
+        # place). Where a committed applicant sits never changes who is committed, but sitting
+        # where few others want to keeps contested slots free and augmenting paths short.
+        demand = np.bincount(
+            types.slots, weights=np.repeat(types.size, np.diff(types.indptr)), minlength=n_slots
+        ) / np.maximum(capacity, 1)
+        owner = np.repeat(np.arange(types.n_types), np.diff(types.indptr))
+        order = np.lexsort((types.slots, demand[types.slots], owner))
+        flat = types.slots[order].tolist()
         bounds = types.indptr.tolist()
         self.type_slots: list[list[int]] = [
             flat[bounds[t] : bounds[t + 1]] for t in range(types.n_types)
         ]
         self.free: list[int] = capacity.astype(np.int64).tolist()
-        self.occ: list[dict[int, int]] = [{} for _ in range(len(capacity))]
+        self.occ: list[dict[int, int]] = [{} for _ in range(n_slots)]
         self._ptr: list[int] = [0] * types.n_types
         self._stamp: list[int] = [0] * types.n_types
+        self._seen: list[int] = [0] * n_slots
+        self._parent_slot: list[int] = [0] * n_slots
+        self._parent_type: list[int] = [0] * n_slots
         self._search_id = 0
-        self.slot_comp: list[int] = [-1] * len(capacity)
+        self.slot_comp: list[int] = [-1] * n_slots
         self.type_comp: list[int] = [-1] * types.n_types
         self.comp_slots: list[list[int]] = []
         self.comp_refs: list[list[int]] = []
@@ -99,57 +112,85 @@ class TypeNetwork:
         stamp = self._stamp
         stamp[t] = sid
         slot_comp = self.slot_comp
-        parent: dict[int, tuple[int, int]] = {}
-        queue: list[int] = []
+        seen = self._seen
+        parent_slot = self._parent_slot
+        parent_type = self._parent_type
+        frontier: list[int] = []
         refs: set[int] = set()
         for s in self.type_slots[t]:
             c = slot_comp[s]
             if c >= 0:
                 refs.add(c)
-            elif s not in parent:
-                parent[s] = (-1, t)
-                queue.append(s)
+            elif seen[s] != sid:
+                seen[s] = sid
+                parent_slot[s] = -1
+                parent_type[s] = t
+                frontier.append(s)
+        reached = list(frontier)
         touched = [t]
-        head = 0
         occ = self.occ
         type_slots = self.type_slots
-        while head < len(queue):
-            s = queue[head]
-            head += 1
-            for u in occ[s]:
-                if stamp[u] == sid:
-                    continue
-                stamp[u] = sid
-                touched.append(u)
-                f = self.free_slot(u)
-                if f >= 0:
-                    moves = [(u, s, f)]
-                    cur = s
-                    while True:
-                        prev, mover = parent[cur]
-                        moves.append((mover, prev, cur))
-                        if prev < 0:
-                            break
-                        cur = prev
-                    moves.reverse()
-                    return moves
+        ptr = self._ptr
+        free = self.free
+        free_slot = self.free_slot
+        # Level by level: first ask every occupant type of the frontier for a free slot (an O(1)
+        # pointer test), and only expand their slot lists when none has one. Most successful
+        # searches end one move away, so the expensive expansion rarely runs.
+        while frontier:
+            to_expand: list[tuple[int, int]] = []
+            for s in frontier:
+                for u in occ[s]:
+                    if stamp[u] == sid:
+                        continue
+                    stamp[u] = sid
+                    touched.append(u)
+                    slots_u = type_slots[u]
+                    p = ptr[u]
+                    if p >= len(slots_u):
+                        f = -1
+                    elif free[slots_u[p]] > 0:
+                        f = slots_u[p]
+                    else:
+                        f = free_slot(u)
+                    if f >= 0:
+                        return self._path(u, s, f)
+                    to_expand.append((u, s))
+            frontier = []
+            for u, s in to_expand:
                 for s2 in type_slots[u]:
-                    if s2 in parent:
+                    if seen[s2] == sid:
                         continue
                     c = slot_comp[s2]
                     if c >= 0:
                         refs.add(c)
                     else:
-                        parent[s2] = (s, u)
-                        queue.append(s2)
+                        seen[s2] = sid
+                        parent_slot[s2] = s
+                        parent_type[s2] = u
+                        frontier.append(s2)
+            reached.extend(frontier)
         k = len(self.comp_slots)
-        self.comp_slots.append(queue)
+        self.comp_slots.append(reached)
         self.comp_refs.append(sorted(refs))
-        for s in queue:
+        for s in reached:
             slot_comp[s] = k
         for u in touched:
             self.type_comp[u] = k
         return None
+
+    def _path(self, u: int, s: int, f: int) -> list[tuple[int, int, int]]:
+        """The moves ending with type ``u`` moving from ``s`` to the free slot ``f``."""
+        moves = [(u, s, f)]
+        cur = s
+        parent_slot, parent_type = self._parent_slot, self._parent_type
+        while True:
+            prev = parent_slot[cur]
+            moves.append((parent_type[cur], prev, cur))
+            if prev < 0:
+                break
+            cur = prev
+        moves.reverse()
+        return moves
 
     def augment(self, moves: list[tuple[int, int, int]]) -> None:
         """Apply the moves returned by :meth:`search` (last move first, so each has room)."""
