@@ -25,6 +25,7 @@ def test_docs_page_examples_run(
     code = python_blocks(page.read_text())
     if not code.strip():
         pytest.skip("no python example on this page")
+    assert "assert" in code, "every example ends with a sanity assertion (STYLE.md 15)"
     monkeypatch.chdir(REPO)
     os.environ.setdefault("MPLBACKEND", "Agg")
     # Examples that write results write under results/; keep that out of the repository.

@@ -198,22 +198,3 @@ def test_dp_one_step_equals_the_assortment_optimum():
             dp_offer = sol.policy[t - 1, i]
             p = choice.probabilities(dp_offer)
             assert float(p @ gains[i]) == pytest.approx(best.value, rel=1e-9, abs=1e-12)
-
-
-def python_blocks(markdown: str) -> str:
-    """The fenced ```python blocks of a docs page, joined."""
-    blocks, inside = [], False
-    for line in markdown.splitlines():
-        if line.strip().startswith("```"):
-            inside = line.strip() == "```python" if not inside else False
-            continue
-        if inside:
-            blocks.append(line)
-    return "\n".join(blocks)
-
-
-def test_docs_assortment_example_runs(repo):
-    # the page's own assertions (DP step == assortment optimum, DP <= CDLP) are the checks
-    code = python_blocks((repo / "docs" / "assortment.md").read_text())
-    assert "assert" in code
-    exec(compile(code, "docs/assortment.md", "exec"), {})

@@ -404,17 +404,3 @@ def test_cli_estimate_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "choices.csv row 2, column chosen" in err
     assert not out.exists()
-
-
-def test_docs_estimation_example_runs(repo, monkeypatch):
-    # the page's assertions compare with Sect. 3.4 of the paper
-    code, inside = [], False
-    for line in (repo / "docs" / "estimation.md").read_text().splitlines():
-        if line.strip().startswith("```"):
-            inside = line.strip() == "```python" if not inside else False
-            continue
-        if inside:
-            code.append(line)
-    assert any("assert" in line for line in code)
-    monkeypatch.chdir(repo)
-    exec(compile("\n".join(code), "docs/estimation.md", "exec"), {})
