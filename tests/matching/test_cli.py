@@ -103,3 +103,15 @@ def test_unknown_method_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["solve", str(folder(tmp_path)), "--out", str(tmp_path / "r"),
                  "--method", "magic"]) == 2
     assert "unknown matching method" in capsys.readouterr().err
+
+
+def test_result_folder_gets_the_usual_permissions(tmp_path: Path) -> None:
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        out = tmp_path / "res"
+        assert main(["solve", str(folder(tmp_path)), "--out", str(out)]) == 0
+        assert out.stat().st_mode & 0o777 == 0o755
+    finally:
+        os.umask(umask)
