@@ -127,29 +127,9 @@ class MatchingInstance:
     @cached_property
     def types(self) -> ApplicantTypes:
         """Group applicants with the same acceptable set (rank ignored): the matched set only
-        depends on the sets, and models built over types grow with distinct sets, not people."""
-        indptr = self.acc_indptr
-        owner = np.repeat(np.arange(self.n_applicants), np.diff(indptr))
-        order = np.lexsort((self.acc_slot, owner))
-        flat = self.acc_slot[order].tolist()
-        bounds = indptr.tolist()
-        seen: dict[tuple[int, ...], int] = {}
-        type_of = np.empty(self.n_applicants, dtype=np.int64)
-        for i in range(self.n_applicants):
-            key = tuple(flat[bounds[i] : bounds[i + 1]])
-            t = seen.get(key)
-            if t is None:
-                t = seen[key] = len(seen)
-            type_of[i] = t
-        keys = list(seen)
-        lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=len(keys))
-        t_indptr = np.zeros(len(keys) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=t_indptr[1:])
-        t_slots = np.fromiter(
-            (s for k in keys for s in k), dtype=np.int64, count=int(t_indptr[-1])
-        )
-        size = np.bincount(type_of, minlength=len(keys)).astype(np.int64)
-        return ApplicantTypes(type_of=type_of, indptr=t_indptr, slots=t_slots, size=size)
+        depends on the sets, and models built over types grow with distinct sets, not people.
+        Types are numbered in order of their first applicant."""
+        return group_types(self.acc_indptr, self.acc_slot, self.n_slots)
 
     def describe(self) -> str:
         return (
@@ -157,6 +137,73 @@ class MatchingInstance:
             f"{self.n_slots} slots ({self.total_capacity} appointments), "
             f"{len(self.acc_slot)} acceptable pairs"
         )
+
+
+def group_types(indptr: np.ndarray, acc_slot: np.ndarray, n_slots: int) -> ApplicantTypes:
+    """Group rows of a CSR set system into identical sets, exactly.
+
+    Each set is hashed twice (sums of random 64-bit words per slot, order-free), grouped by
+    (size, hash, hash), and every member is then compared element by element with its group's
+    first member; if two different sets ever shared a key the grouping falls back to exact tuples.
+    """
+    n = len(indptr) - 1
+    lengths = np.diff(indptr)
+    owner = np.repeat(np.arange(n), lengths)
+    flat = acc_slot[np.lexsort((acc_slot, owner))]
+    words = np.random.Generator(np.random.PCG64(0x51075)).integers(
+        1, np.iinfo(np.int64).max, size=(2, max(n_slots, 1)), dtype=np.int64
+    ).astype(np.uint64)
+    hashes = np.zeros((2, n), dtype=np.uint64)
+    nonempty = np.flatnonzero(lengths > 0)
+    if len(nonempty):
+        for j in range(2):
+            hashes[j, nonempty] = np.add.reduceat(words[j, flat], indptr[:-1][nonempty])
+    order = np.lexsort((hashes[1], hashes[0], lengths))
+    key_sorted = np.stack([lengths[order], hashes[0, order].view(np.int64),
+                           hashes[1, order].view(np.int64)])
+    new_group = np.ones(n, dtype=bool)
+    if n > 1:
+        new_group[1:] = (key_sorted[:, 1:] != key_sorted[:, :-1]).any(axis=0)
+    group_sorted = np.cumsum(new_group) - 1
+    group = np.empty(n, dtype=np.int64)
+    group[order] = group_sorted
+    # renumber groups by first appearance
+    first = np.full(int(group_sorted[-1]) + 1 if n else 0, n, dtype=np.int64)
+    np.minimum.at(first, group, np.arange(n))
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    type_of = rank[group]
+    rep = np.sort(first)  # representative (first applicant) of each type, in type order
+    rep_of = rep[type_of]
+    offset = np.arange(len(flat)) - np.repeat(indptr[:-1], lengths)
+    if not np.array_equal(flat, flat[np.repeat(indptr[rep_of], lengths) + offset]):
+        return _group_types_exact(indptr, flat)
+    t_lengths = lengths[rep]
+    t_indptr = np.zeros(len(rep) + 1, dtype=np.int64)
+    np.cumsum(t_lengths, out=t_indptr[1:])
+    t_slots = flat[np.repeat(indptr[rep], t_lengths) + (np.arange(int(t_indptr[-1]))
+                                                       - np.repeat(t_indptr[:-1], t_lengths))]
+    size = np.bincount(type_of, minlength=len(rep)).astype(np.int64)
+    return ApplicantTypes(type_of=type_of, indptr=t_indptr, slots=t_slots.astype(np.int64),
+                          size=size)
+
+
+def _group_types_exact(indptr: np.ndarray, flat: np.ndarray) -> ApplicantTypes:
+    """The same grouping with exact tuples (the fallback for a hash collision)."""
+    bounds = indptr.tolist()
+    values = flat.tolist()
+    seen: dict[tuple[int, ...], int] = {}
+    type_of = np.empty(len(bounds) - 1, dtype=np.int64)
+    for i in range(len(bounds) - 1):
+        key = tuple(values[bounds[i] : bounds[i + 1]])
+        type_of[i] = seen.setdefault(key, len(seen))
+    keys = list(seen)
+    lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=len(keys))
+    t_indptr = np.zeros(len(keys) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=t_indptr[1:])
+    t_slots = np.fromiter((s for k in keys for s in k), dtype=np.int64, count=int(t_indptr[-1]))
+    size = np.bincount(type_of, minlength=len(keys)).astype(np.int64)
+    return ApplicantTypes(type_of=type_of, indptr=t_indptr, slots=t_slots, size=size)
 
 
 def matching_from_frames(
@@ -261,14 +308,17 @@ def matching_from_frames(
     # Sort pairs by applicant, then rank (unranked last), then slot: the serial dictatorship
     # and the second stage read preferences in this order.
     rank_key = np.where(rank < 0, np.iinfo(np.int64).max, rank)
-    order = np.lexsort((s_idx, rank_key, a_idx))
+    if _is_sorted(a_idx, rank_key, s_idx):  # files written in this order need no sort
+        order = np.arange(len(a_idx))
+    else:
+        order = np.lexsort((s_idx, rank_key, a_idx))
     a_sorted = a_idx[order]
     indptr = np.zeros(len(applicants) + 1, dtype=np.int64)
     np.cumsum(np.bincount(a_sorted, minlength=len(applicants)), out=indptr[1:])
 
     slots["capacity"] = capacity
     applicants["priority"] = priority
-    acceptable["rank"] = pd.array(np.where(rank < 0, pd.NA, rank), dtype="Int64")
+    acceptable["rank"] = pd.arrays.IntegerArray(rank, rank < 0)
     return MatchingInstance(
         name=name,
         slots=slots,
@@ -284,6 +334,14 @@ def matching_from_frames(
         input_sha256=dict(input_sha256 or {}),
         meta=dict(meta or {}),
     )
+
+
+def _is_sorted(a: np.ndarray, r: np.ndarray, s: np.ndarray) -> bool:
+    """Whether rows are already ordered by (a, r, s)."""
+    if len(a) < 2:
+        return True
+    da, dr, ds = np.diff(a), np.diff(r), np.diff(s)
+    return bool(((da > 0) | ((da == 0) & ((dr > 0) | ((dr == 0) & (ds > 0))))).all())
 
 
 def _codes(ids: pd.Series, index: pd.Index) -> np.ndarray:
