@@ -616,6 +616,16 @@ class KaluzaStudy:
     def n_instances(self) -> int:
         return len(self.instances)
 
+    @property
+    def is_full_design(self) -> bool:
+        """True when every level of every factor of the reading's design is in the study."""
+        full = _levels(self.reading, None, None, None, None)
+        df = self.instances
+        return all(
+            sorted(float(x) for x in df[name].unique()) == sorted(float(x) for x in full[name])
+            for name in ("kappa", "w_h", "alpha", "beta")
+        )
+
     def table5(
         self,
         *,
