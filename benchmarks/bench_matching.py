@@ -22,15 +22,11 @@ All instances come from ``slotopt.instance.generate.generate_prefecture`` with a
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -38,46 +34,13 @@ import slotopt
 from slotopt.instance import MatchingInstance, load_instance, write_instance
 from slotopt.instance.generate import generate_prefecture
 
+from _common import environment, table, timed, timed_cpu
+
 TARGET_SECONDS = 3.0
-
-
-def timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[float, Any]:
-    """Wall-clock seconds of ``fn(*args, **kwargs)`` and its result."""
-    start = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return time.perf_counter() - start, out
-
-
-def timed_cpu(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[float, float, Any]:
-    """Wall-clock and CPU seconds (this process, all threads) of ``fn(*args, **kwargs)``.
-
-    On a shared machine the CPU time of single-threaded code is what it would take alone.
-    """
-    cpu = time.process_time()
-    wall, out = timed(fn, *args, **kwargs)
-    return wall, time.process_time() - cpu, out
 
 
 def generate(n: int, slots: int, pairs: float, seed: int) -> MatchingInstance:
     return generate_prefecture(n, seed=seed, n_slots=slots, pairs_per_applicant=pairs)
-
-
-def table(rows: Sequence[dict[str, Any]]) -> str:
-    cols = list(rows[0])
-    cells = [[_fmt(r[c]) for c in cols] for r in rows]
-    width = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
-    line = "  ".join(c.rjust(w) for c, w in zip(cols, width, strict=True))
-    out = [line, "  ".join("-" * w for w in width)]
-    out += ["  ".join(v.rjust(w) for v, w in zip(row, width, strict=True)) for row in cells]
-    return "\n".join(out)
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.3f}" if v < 100 else f"{v:.0f}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return str(v)
 
 
 def greedy_vs_naive(sizes: Sequence[tuple[int, int]], pairs: float, seed: int) -> None:
@@ -165,19 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     args = parser.parse_args(argv)
 
-    pinned = "not pinned"
-    if hasattr(os, "sched_setaffinity") and args.cores > 0:
-        available = sorted(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, available[: args.cores])
-        pinned = f"pinned to cores {sorted(os.sched_getaffinity(0))}"
-    load = ""
-    if hasattr(os, "getloadavg"):
-        load = " load average " + " ".join(f"{x:.1f}" for x in os.getloadavg()) + ","
-    print(
-        f"slotopt {slotopt.__version__}, Python {platform.python_version()}, numpy "
-        f"{np.__version__}, {platform.machine()} with {os.cpu_count()} CPUs ({pinned}),{load} "
-        "times are wall clock unless marked cpu"
-    )
+    print(environment(args.cores))
     sizes = [(250, 35), (500, 70)] if args.quick else [(500, 70), (1_000, 140), (2_000, 280)]
     if not args.skip_naive:
         greedy_vs_naive(sizes, args.pairs, args.seed)

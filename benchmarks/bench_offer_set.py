@@ -18,8 +18,6 @@ functions agree, and prints the ratio enumerate / sort.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 import time
@@ -31,6 +29,8 @@ import numpy as np
 from slotopt.engines.offer_set.dp import backward_induction
 from slotopt.instance import load_instance
 from slotopt.instance.offer_set import OfferSetInstance, offer_set_from_dict
+
+from _common import environment
 
 REPO = Path(__file__).resolve().parents[1]
 DAY = REPO / "instances" / "offer-set-day"
@@ -63,18 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, a smoke run")
     args = parser.parse_args(argv)
 
-    pinned = "not pinned"
-    if hasattr(os, "sched_setaffinity") and args.cores > 0:
-        available = sorted(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, available[: args.cores])
-        pinned = f"pinned to cores {sorted(os.sched_getaffinity(0))}"
-    load = ""
-    if hasattr(os, "getloadavg"):
-        load = " load average " + " ".join(f"{x:.1f}" for x in os.getloadavg()) + ","
-    print(
-        f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
-        f"{pinned},{load} {os.cpu_count()} CPUs visible"
-    )
+    print(environment(args.cores))
 
     day = load_instance(DAY)
     if args.quick:

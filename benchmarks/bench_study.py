@@ -19,13 +19,8 @@ instance), timed once, checked to give the same values, and the ratio printed.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
-import time
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
@@ -34,13 +29,9 @@ from slotopt.engines.offer_set.rules import RULES, evaluate_rules
 from slotopt.instance.offer_set import offer_set_from_dict
 from slotopt.run.studies.kaluza import design, instance_spec, run_kaluza_study
 
+from _common import environment, timed
+
 TARGET_SECONDS = 3.0
-
-
-def timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[float, Any]:
-    start = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return time.perf_counter() - start, out
 
 
 def one_by_one() -> np.ndarray:
@@ -61,18 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="skip the one-by-one baseline")
     args = parser.parse_args(argv)
 
-    pinned = "not pinned"
-    if hasattr(os, "sched_setaffinity") and args.cores > 0:
-        available = sorted(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, available[: args.cores])
-        pinned = f"pinned to cores {sorted(os.sched_getaffinity(0))}"
-    load = ""
-    if hasattr(os, "getloadavg"):
-        load = " load average " + " ".join(f"{x:.1f}" for x in os.getloadavg()) + ","
-    print(
-        f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
-        f"{pinned},{load} {os.cpu_count()} CPUs visible"
-    )
+    print(environment(args.cores))
 
     run_kaluza_study(kappas=[3], betas=[0.0], sensitivity=False)  # imports and caches warm
     print("\nPart 1: the full factorial study (default reading)")
