@@ -1,0 +1,264 @@
+"""Cross-validation: solve one matching instance with several methods and compare them.
+
+Every method gets the same priority order (the same seed), each result goes through the
+independent certificates of :func:`slotopt.verify.matching.check_matching` (feasible, maximum,
+respects priorities), and the matched sets are compared with the first method's. Theorem 1 and
+Corollary 1 of Arnosti (2021) say they must agree: Algorithm 1's matched set is the unique
+priority-respecting maximum one, and the weighted LP and the lexicographic sequences select it
+too (docs/mip.md). Any difference is a bug somewhere, so :func:`cross_validate` reports it
+rather than picking a winner.
+
+The harness runs methods itself (this layer may not import ``slotopt.run``): its
+:data:`METHODS` names the same functions as ``slotopt.run.solve_matching.METHODS``.
+
+References
+----------
+N. Arnosti (2021), "A Better Way to Schedule Vaccinations", Theorem 1 and Corollary 1.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from slotopt.engines.matching.order import draw_seed, positions_from_order, priority_order
+from slotopt.instance.matching import MatchingInstance
+from slotopt.verify.matching import check_matching
+
+__all__ = [
+    "DEFAULT_METHODS",
+    "LEXICOGRAPHIC_POSITIONS_MAX_APPLICANTS",
+    "METHODS",
+    "NAIVE_MAX_APPLICANTS",
+    "cross_validate",
+    "disagreements",
+    "total_rank",
+]
+
+METHODS: dict[str, str] = {
+    "greedy": "slotopt.engines.matching.greedy:greedy_matching",
+    "naive": "slotopt.engines.matching.naive:naive_matching",
+    "serial-dictatorship": "slotopt.engines.matching.serial:serial_dictatorship",
+    "lp": "slotopt.formulations.matching_solve:weighted_lp_matching",
+    "lexicographic": "slotopt.formulations.matching_solve:lexicographic_matching",
+}
+SECOND_STAGES: dict[str, str] = {
+    "min-rank": "slotopt.formulations.matching_solve:min_rank_assignment",
+    "rank-maximal": "slotopt.formulations.matching_solve:rank_maximal_assignment",
+}
+DEFAULT_METHODS: tuple[str, ...] = ("greedy", "naive", "lp", "lexicographic")
+
+NAIVE_MAX_APPLICANTS = 3_000
+"""Above this many applicants "naive" (one max flow per applicant) is skipped: it took 6 s at
+2,000 applicants and grows faster than quadratically (docs/performance.md)."""
+
+LEXICOGRAPHIC_POSITIONS_MAX_APPLICANTS = 10_000
+"""Above this many applicants "lexicographic" runs with ``levels="tiers"`` unless ``levels`` is
+given: levels = positions needs thousands of re-solves at ~10 ms each (docs/performance.md)."""
+
+_MIP_METHODS = {"lp", "lexicographic"}
+_MIP_OPTIONS = {"time_limit", "mip_gap", "threads"}
+
+
+def _load(spec: str) -> Callable[..., Any]:
+    module, func = spec.split(":")
+    return getattr(importlib.import_module(module), func)  # type: ignore[no-any-return]
+
+
+def _unpack(out: Any) -> tuple[np.ndarray, dict[str, Any]]:
+    if isinstance(out, tuple):
+        slot_of, info = out
+        return np.asarray(slot_of, dtype=np.int64), dict(info)
+    return np.asarray(out, dtype=np.int64), {}
+
+
+def total_rank(inst: MatchingInstance, slot_of: np.ndarray) -> float | None:
+    """Sum of the ranks of the assigned slots; None when the instance has no ranks.
+
+    Unranked pairs count as the applicant's worst given rank plus one (1 when the applicant
+    ranked nothing), as in :func:`slotopt.formulations.matching_models.effective_rank`.
+    """
+    if (inst.acc_rank < 0).all():
+        return None
+    counts = np.diff(inst.acc_indptr)
+    owner = np.repeat(np.arange(inst.n_applicants), counts)
+    worst = np.zeros(inst.n_applicants, dtype=np.int64)
+    np.maximum.at(worst, owner, np.maximum(inst.acc_rank, 0))
+    rank = np.where(inst.acc_rank > 0, inst.acc_rank, worst[owner] + 1)
+    used = slot_of[owner] == inst.acc_slot
+    return float(rank[used].sum())
+
+
+def cross_validate(
+    inst: MatchingInstance,
+    methods: Sequence[str] = DEFAULT_METHODS,
+    *,
+    seed: int | None = None,
+    second_stage: str | None = None,
+    levels: str | None = None,
+    naive_max_applicants: int = NAIVE_MAX_APPLICANTS,
+    **options: Any,
+) -> pd.DataFrame:
+    """Solve ``inst`` with each method and compare results and certificates.
+
+    Parameters
+    ----------
+    inst
+        A validated matching instance.
+    methods
+        Method names (see :data:`METHODS`); the first one that runs is the reference.
+    seed
+        Lottery seed shared by all methods (default: the instance's, else a fresh one; the one
+        used is in ``df.attrs["seed"]``).
+    second_stage
+        ``None``, ``"min-rank"`` or ``"rank-maximal"``: run it on every method's matched set;
+        its optimum must then agree across methods too.
+    levels
+        Passed to ``"lexicographic"``; default ``"positions"`` up to
+        :data:`LEXICOGRAPHIC_POSITIONS_MAX_APPLICANTS` applicants, ``"tiers"`` above.
+    naive_max_applicants
+        Skip ``"naive"`` above this size (the table says so).
+    **options
+        ``time_limit``, ``mip_gap``, ``threads`` for the MIP methods and the second stage.
+
+    Returns
+    -------
+    DataFrame
+        One row per method: ``method``, ``status`` (``ok``, ``skipped: ...``, ``error: ...``),
+        ``n_matched``, ``same_matched_set`` (vs the reference; None for it and for skipped
+        rows), ``certificates_ok``, ``feasible``, ``maximum``, ``respects_priorities``,
+        ``total_rank`` (of the final assignment; None without ranks), ``second_stage_objective``
+        (None without a second stage), ``seconds`` (method + second stage), ``note``.
+        ``df.attrs`` holds ``seed`` and ``agree`` (True when nothing disagrees or failed).
+
+    Raises
+    ------
+    ValueError
+        An unknown method, second stage or option.
+    """
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(
+            f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}"
+        )
+    if second_stage is not None and second_stage not in SECOND_STAGES:
+        raise ValueError(
+            f"unknown second stage {second_stage!r}; choose from {', '.join(SECOND_STAGES)}"
+        )
+    bad = set(options) - _MIP_OPTIONS
+    if bad:
+        allowed = ", ".join(sorted(_MIP_OPTIONS))
+        raise ValueError(f"unknown option(s) {', '.join(sorted(bad))}; allowed: {allowed}")
+    if seed is None:
+        seed = inst.seed if inst.seed is not None else draw_seed()
+    order = priority_order(inst.priority, inst.applicant_ids, seed)
+    position = positions_from_order(order)
+    rows: list[dict[str, Any]] = []
+    reference: np.ndarray | None = None
+    stage_fn = None if second_stage is None else _load(SECOND_STAGES[second_stage])
+    for method in methods:
+        row: dict[str, Any] = {
+            "method": method,
+            "status": "ok",
+            "n_matched": None,
+            "same_matched_set": None,
+            "certificates_ok": None,
+            "feasible": None,
+            "maximum": None,
+            "respects_priorities": None,
+            "total_rank": None,
+            "second_stage_objective": None,
+            "seconds": None,
+            "note": "",
+        }
+        kwargs: dict[str, Any] = {}
+        if method in _MIP_METHODS:
+            kwargs.update(options)
+        if method == "lexicographic":
+            chosen = levels
+            if chosen is None:
+                big = inst.n_applicants > LEXICOGRAPHIC_POSITIONS_MAX_APPLICANTS
+                chosen = "tiers" if big else "positions"
+                if big:
+                    row["note"] = (
+                        f"levels=tiers (positions take thousands of re-solves above "
+                        f"{LEXICOGRAPHIC_POSITIONS_MAX_APPLICANTS:,} applicants)"
+                    )
+            kwargs["levels"] = chosen
+        if method == "naive" and inst.n_applicants > naive_max_applicants:
+            row["status"] = (
+                f"skipped: {inst.n_applicants:,} applicants > {naive_max_applicants:,} "
+                "(one max flow per applicant would take minutes)"
+            )
+            rows.append(row)
+            continue
+        start = time.perf_counter()
+        try:
+            slot_of, info = _unpack(_load(METHODS[method])(inst, order, **kwargs))
+            if stage_fn is not None:
+                stage_options = {k: v for k, v in options.items() if k in _MIP_OPTIONS}
+                slot_of, stage_info = _unpack(stage_fn(inst, slot_of >= 0, **stage_options))
+                row["second_stage_objective"] = stage_info.get("objective")
+        except Exception as exc:  # one failing method must not hide the others' results
+            row["status"] = f"error: {type(exc).__name__}: {exc}"
+            row["seconds"] = time.perf_counter() - start
+            rows.append(row)
+            continue
+        row["seconds"] = time.perf_counter() - start
+        if info.get("status") not in (None, "optimal"):
+            row["status"] = f"error: solver status {info.get('status')}"
+        report = check_matching(inst, slot_of, position)
+        matched = slot_of >= 0
+        row.update(
+            n_matched=int(matched.sum()),
+            certificates_ok=report.ok,
+            feasible=report.feasible,
+            maximum=report.maximum,
+            respects_priorities=report.respects_priorities,
+            total_rank=total_rank(inst, slot_of),
+        )
+        if reference is None:
+            reference = matched
+        else:
+            row["same_matched_set"] = bool(np.array_equal(matched, reference))
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    df.attrs["seed"] = int(seed)
+    df.attrs["second_stage"] = second_stage
+    df.attrs["agree"] = not disagreements(df)
+    return df
+
+
+def disagreements(df: pd.DataFrame) -> list[str]:
+    """Plain sentences for every disagreement or failure in a :func:`cross_validate` table."""
+    out: list[str] = []
+    ran = df[df["status"] == "ok"]
+    for row in df.itertuples():
+        if str(row.status).startswith("error"):
+            out.append(f"{row.method}: {row.status}")
+    for row in ran.itertuples():
+        if row.certificates_ok is False:
+            failed = [
+                name
+                for name in ("feasible", "maximum", "respects_priorities")
+                if getattr(row, name) is False
+            ]
+            out.append(f"{row.method}: certificate(s) failed: {', '.join(failed)}")
+        if row.same_matched_set is False:
+            out.append(f"{row.method}: matched set differs from {ran.iloc[0]['method']}'s")
+    objectives = ran["second_stage_objective"].dropna()
+    if len(objectives) and (objectives - objectives.iloc[0]).abs().max() > 1e-6:
+        out.append(
+            "second-stage optima differ across methods: "
+            + ", ".join(
+                f"{m}={v:g}"
+                for m, v in zip(ran["method"], ran["second_stage_objective"], strict=True)
+                if v is not None and not pd.isna(v)
+            )
+        )
+    return out
