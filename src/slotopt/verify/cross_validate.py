@@ -67,7 +67,7 @@ _MIP_OPTIONS = {"time_limit", "mip_gap", "threads"}
 
 def _load(spec: str) -> Callable[..., Any]:
     module, func = spec.split(":")
-    return getattr(importlib.import_module(module), func)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), func)
 
 
 def _unpack(out: Any) -> tuple[np.ndarray, dict[str, Any]]:

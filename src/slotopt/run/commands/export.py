@@ -26,7 +26,7 @@ from slotopt.instance import MatchingInstance, load_instance
 MODELS = ("feasibility", "max-appointments", "weighted-lp", "lexicographic-tiers", "second-stage")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export",
         help="write a matching model as an LP or MPS file for another solver",

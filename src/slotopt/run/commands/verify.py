@@ -17,7 +17,7 @@ from slotopt.errors import InstanceError
 from slotopt.instance import MatchingInstance, load_instance
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "verify",
         help="cross-validate methods on a matching instance (certificates + agreement)",
