@@ -1,0 +1,122 @@
+"""Solver statuses map onto our enums and exceptions; raise_on_failure=False returns them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import slotopt
+from slotopt.engines.matching.order import priority_order
+from slotopt.errors import InfeasibleError, SolverError
+from slotopt.formulations.matching_models import build_feasibility, build_max_appointments
+from slotopt.formulations.matching_solve import lexicographic_matching, weighted_lp_matching
+from slotopt.formulations.solver import (
+    SolutionStatus,
+    StopReason,
+    compile_model,
+    solve_compiled,
+    solve_model,
+)
+from slotopt.instance import MatchingInstance
+from slotopt.instance.generate import generate_prefecture
+from tests.matching import cases
+from tests.matching.strategies import matchable, matching_instances
+
+pytestmark = pytest.mark.solver
+
+
+def _everyone(inst: MatchingInstance) -> np.ndarray:
+    return np.ones(inst.n_applicants, dtype=bool)
+
+
+def test_infeasible_fixed_set_raises_infeasible_error() -> None:
+    # chain: a1 {s1, s2}, a2 {s1}, a3 {s2}, one seat each: all three cannot be served at once
+    inst = cases.chain()
+    with pytest.raises(InfeasibleError, match="infeasible"):
+        solve_compiled(build_feasibility(inst, _everyone(inst)), what="feasibility model")
+    # the contrib.solver route maps the same way
+    with pytest.raises(InfeasibleError):
+        solve_model(build_feasibility(inst, _everyone(inst)))
+
+
+def test_infeasible_fixed_set_status_with_opt_out() -> None:
+    inst = cases.chain()
+    out = solve_compiled(build_feasibility(inst, _everyone(inst)), raise_on_failure=False)
+    assert out.stop is StopReason.infeasible
+    assert out.solution is SolutionStatus.none
+    assert out.objective is None and not out.ok
+
+
+def test_required_applicant_without_slots_is_infeasible_before_highs() -> None:
+    inst = cases.build({"s1": 1}, {"a": 1, "b": 2}, [("a", "s1")])  # b accepts nothing
+    out = solve_compiled(build_feasibility(inst, _everyone(inst)), raise_on_failure=False)
+    assert out.stop is StopReason.infeasible
+    with pytest.raises(InfeasibleError):
+        solve_compiled(build_feasibility(inst, _everyone(inst)))
+
+
+def test_feasible_fixed_set_is_optimal() -> None:
+    inst = cases.chain()
+    mask = np.array([True, True, False])  # a1 -> s2, a2 -> s1
+    out = solve_compiled(build_feasibility(inst, mask))
+    assert out.stop is StopReason.optimal and out.ok
+
+
+@given(matching_instances(), st.data())
+def test_feasibility_model_answers_halls_condition(
+    inst: MatchingInstance, data: st.DataObject
+) -> None:
+    mask = np.array(
+        data.draw(st.lists(st.booleans(), min_size=inst.n_applicants, max_size=inst.n_applicants)),
+        dtype=bool,
+    )
+    out = solve_compiled(build_feasibility(inst, mask), raise_on_failure=False)
+    expected = matchable(inst, np.flatnonzero(mask).tolist())
+    assert (out.stop is StopReason.optimal) == expected
+    assert (out.stop is StopReason.infeasible) == (not expected)
+
+
+def _busy() -> MatchingInstance:
+    return generate_prefecture(2000, seed=3, n_slots=140, pairs_per_applicant=9)
+
+
+def test_zero_time_limit_raises_solver_error() -> None:
+    inst = _busy()
+    order = priority_order(inst.priority, inst.applicant_ids, 1)
+    with pytest.raises(SolverError, match="time_limit"):
+        weighted_lp_matching(inst, order, time_limit=0)
+    with pytest.raises(SolverError, match="time_limit"):
+        lexicographic_matching(inst, order, time_limit=0)
+
+
+def test_zero_time_limit_status_with_opt_out() -> None:
+    inst = _busy()
+    result = slotopt.solve(inst, method="lp", seed=1, time_limit=0, raise_on_failure=False)
+    assert result.extra["status"] == "time_limit"
+    # HiGHS may call the all-zero start "feasible" (it is), never "optimal"
+    assert result.extra["solution"] in ("none", "feasible")
+    assert result.n_matched == 0  # nobody is scheduled from an unfinished solve
+    compiled = compile_model(build_max_appointments(inst))
+    out = compiled.solve(time_limit=0, raise_on_failure=False)
+    assert out.stop is StopReason.time_limit and not out.ok
+    # a time limit without an incumbent: the all-zero start serves nobody the set requires
+    # (the greedy's matched set: feasible, but not before HiGHS has worked on it)
+    required = slotopt.solve(inst, method="greedy", seed=1).matched
+    no_start = solve_compiled(
+        build_feasibility(inst, required), time_limit=0, raise_on_failure=False
+    )
+    assert no_start.stop is StopReason.time_limit
+    assert no_start.solution is SolutionStatus.none and no_start.objective is None
+    with pytest.raises(SolverError, match="time_limit after 0 s|time_limit"):
+        solve_compiled(build_feasibility(inst, required), time_limit=0)
+
+
+def test_unknown_option_is_refused() -> None:
+    inst = cases.chain()
+    order = priority_order(inst.priority, inst.applicant_ids, 0)
+    with pytest.raises(ValueError, match="levels"):
+        weighted_lp_matching(inst, order, levels="tiers")
+    with pytest.raises(ValueError, match="levels must be"):
+        lexicographic_matching(inst, order, levels="weeks")
