@@ -120,3 +120,21 @@ def test_unknown_option_is_refused() -> None:
         weighted_lp_matching(inst, order, levels="tiers")
     with pytest.raises(ValueError, match="levels must be"):
         lexicographic_matching(inst, order, levels="weeks")
+
+
+@given(matching_instances(), st.data())
+def test_can_serve_and_max_appointments_match_enumeration(
+    inst: MatchingInstance, data: st.DataObject
+) -> None:
+    from slotopt.formulations.matching_solve import can_serve, max_appointments
+    from tests.matching.strategies import brute_force_max
+
+    mask = np.array(
+        data.draw(st.lists(st.booleans(), min_size=inst.n_applicants, max_size=inst.n_applicants)),
+        dtype=bool,
+    )
+    answer, info = can_serve(inst, mask)
+    assert answer == matchable(inst, np.flatnonzero(mask).tolist())
+    assert info["status"] in ("optimal", "infeasible")
+    count, _ = max_appointments(inst)
+    assert count == brute_force_max(inst)
