@@ -18,7 +18,8 @@ process), then the formulation, and prints one JSON line. Formulations:
   extraction), plus its split from the method's info;
 * ``lexicographic-tiers`` / ``lexicographic-positions`` -- ``method="lexicographic"``;
   positions is skipped above ``--positions-max`` applicants (it needs thousands of re-solves);
-* ``min-rank`` -- the second stage on the greedy's matched set;
+* ``min-rank`` / ``rank-maximal`` -- the second stages on the greedy's matched set
+  (rank-maximal is skipped above ``--rank-maximal-max`` applicants: one solve per rank);
 * ``lp-contrib-translate`` -- for comparison, the time Pyomo's ``contrib.solver`` HiGHS
   interface takes to hand the same weighted-LP model over (``set_instance``), not solved.
 
@@ -52,6 +53,7 @@ FORMULATIONS = (
     "lexicographic-tiers",
     "lexicographic-positions",
     "min-rank",
+    "rank-maximal",
     "lp-contrib-translate",
 )
 
@@ -124,10 +126,14 @@ def child(n: int, formulation: str, seed: int, cores: int) -> dict[str, Any]:
             solves=0,
             status="not solved",
         )
-    elif formulation == "min-rank":
-        from slotopt.formulations.matching_solve import min_rank_assignment
+    elif formulation in ("min-rank", "rank-maximal"):
+        from slotopt.formulations.matching_solve import (
+            min_rank_assignment,
+            rank_maximal_assignment,
+        )
 
-        slot_of, info = min_rank_assignment(inst, greedy.matched)
+        stage = min_rank_assignment if formulation == "min-rank" else rank_maximal_assignment
+        slot_of, info = stage(inst, greedy.matched)
         same = bool(np.array_equal(slot_of >= 0, greedy.matched))
         row.update(
             build_s=info["build_seconds"],
@@ -173,6 +179,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=10_000,
         help="skip lexicographic-positions above this many applicants",
     )
+    parser.add_argument(
+        "--rank-maximal-max",
+        type=int,
+        default=10_000,
+        help="skip rank-maximal above this many applicants",
+    )
     parser.add_argument("--quick", action="store_true", help="1k applicants only")
     parser.add_argument("--child", nargs=2, metavar=("N", "FORMULATION"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -189,6 +201,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for formulation in wanted:
             if formulation == "lexicographic-positions" and n > args.positions_max:
                 print(f"{n:,} {formulation}: skipped (> --positions-max {args.positions_max:,})")
+                continue
+            if formulation == "rank-maximal" and n > args.rank_maximal_max:
+                print(
+                    f"{n:,} {formulation}: skipped (> --rank-maximal-max {args.rank_maximal_max:,})"
+                )
                 continue
             cmd = [
                 sys.executable,

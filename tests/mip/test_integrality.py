@@ -63,6 +63,10 @@ def test_fractional_lp_solution_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
     order = priority_order(inst.priority, inst.applicant_ids, 0)
     with pytest.raises(SolverError, match="fractional"):
         matching_solve.weighted_lp_matching(inst, order)
+    # batch code opts out: nobody is scheduled and the info says why
+    slot_of, info = matching_solve.weighted_lp_matching(inst, order, raise_on_failure=False)
+    assert (slot_of == -1).all()
+    assert info["status"] == "error" and "fractional" in info["error"]
 
 
 def test_split_choice_is_integral_with_the_simplex() -> None:

@@ -16,7 +16,8 @@ code checks every solution it uses instead of relying on that, and refuses a fra
 
 Failures raise (:class:`~slotopt.errors.InfeasibleError`, :class:`~slotopt.errors.SolverError`)
 unless ``raise_on_failure=False``, in which case nobody is matched and ``info["status"]`` says
-why.
+why: the solver's stop reason, or ``"error"`` (with ``info["error"]``) for a solution that
+cannot be used, such as a fractional one.
 
 References
 ----------
@@ -184,6 +185,16 @@ def _failure(run: _Run, n: int, exc: _Failed, **more: Any) -> tuple[np.ndarray, 
     return np.full(n, -1, dtype=np.int64), run.info(failed_model=exc.what, **more)
 
 
+def _error(run: _Run, n: int, exc: SolverError, **more: Any) -> tuple[np.ndarray, dict[str, Any]]:
+    """A solution that cannot be used (fractional, inconsistent): raise, or with the opt-out
+    schedule nobody and say why (``status`` "error", ``error`` the message)."""
+    if run.raise_on_failure:
+        raise exc
+    info = run.info(**more)
+    info.update(status="error", error=str(exc))
+    return np.full(n, -1, dtype=np.int64), info
+
+
 def _fractionality(values: np.ndarray) -> float:
     if len(values) == 0:
         return 0.0
@@ -345,16 +356,17 @@ def weighted_lp_matching(
     try:
         out = run.solve(compiled, WEIGHTED_LP_OPTIONS, what)
         _require_optimal(run, out, what)
+        take_cols = compiled.column_index(list(model.take.values()))
+        assign_cols = compiled.column_index(list(model.assign.values()))
+        values = compiled.values()
+        take, frac_y = _integral(run, values[take_cols], what)
+        flow, frac_x = _integral(run, values[assign_cols], what)
+        served = model.segment_applicant[take == 1]
+        slot_of = _extract_by_type(inst, net, served, flow)
     except _Failed as exc:
         return _failure(run, inst.n_applicants, exc)
-    take_cols = compiled.column_index(list(model.take.values()))
-    assign_cols = compiled.column_index(list(model.assign.values()))
-    values = compiled.values()
-    take, frac_y = _integral(run, values[take_cols], what)
-    flow, frac_x = _integral(run, values[assign_cols], what)
-    applicant = model.segment_applicant
-    served = applicant[take == 1]
-    slot_of = _extract_by_type(inst, net, served, flow)
+    except SolverError as exc:
+        return _error(run, inst.n_applicants, exc)
     return slot_of, run.info(
         objective=out.objective,
         max_fractionality=max(frac_y, frac_x),
@@ -427,6 +439,8 @@ def lexicographic_matching(
             slot_of, more = _tiers(inst, net, model, compiled, run)
     except _Failed as exc:
         return _failure(run, inst.n_applicants, exc, levels=levels)
+    except SolverError as exc:
+        return _error(run, inst.n_applicants, exc, levels=levels)
     return slot_of, run.info(levels=levels, n_types=net.n_types, n_slot_groups=net.n_groups, **more)
 
 
@@ -621,11 +635,13 @@ def _second_stage(
             compiled.set_objective(model.total_rank)
         out = run.solve(compiled, SEQUENCE_OPTIONS if rank_maximal else SECOND_STAGE_OPTIONS, what)
         _require_optimal(run, out, what)
+        flow, frac = _integral(
+            run, compiled.values(compiled.column_index(list(model.assign.values()))), what
+        )
     except _Failed as exc:
         return _failure(run, inst.n_applicants, exc)
-    flow, frac = _integral(
-        run, compiled.values(compiled.column_index(list(model.assign.values()))), what
-    )
+    except SolverError as exc:
+        return _error(run, inst.n_applicants, exc)
     members = np.flatnonzero(mask)
     by_class = members[np.argsort(pc.class_of[members], kind="stable")]
     excl = np.cumsum(flow) - flow
