@@ -12,6 +12,7 @@ import pandas as pd
 from slotopt.errors import VerificationError
 from slotopt.instance.matching import MatchingInstance
 from slotopt.run.folders import common_summary, write_result_folder
+from slotopt.verify.cross_validate import total_rank
 from slotopt.verify.matching import MatchingReport, Witnesses, build_witnesses, check_witness
 
 
@@ -92,16 +93,9 @@ class MatchingResult:
 
     @property
     def total_rank(self) -> float | None:
-        inst = self.instance
-        if (inst.acc_rank < 0).all():
-            return None
-        total = 0
-        for i in np.flatnonzero(self.slot_of >= 0).tolist():
-            lo, hi = inst.acc_indptr[i], inst.acc_indptr[i + 1]
-            k = lo + int(np.flatnonzero(inst.acc_slot[lo:hi] == self.slot_of[i])[0])
-            r = int(inst.acc_rank[k])
-            total += r if r > 0 else int(inst.acc_rank[lo:hi].max(initial=0)) + 1
-        return float(total)
+        """Sum of the ranks of the assigned slots (unranked pairs count as the applicant's worst
+        given rank plus one); None when the instance has no ranks."""
+        return total_rank(self.instance, self.slot_of)
 
     def matched_by_priority(self) -> pd.DataFrame:
         """Applicants and matched applicants per priority level."""

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -12,36 +10,12 @@ import numpy as np
 from slotopt.engines.matching.order import draw_seed, positions_from_order, priority_order
 from slotopt.errors import UsageError, VerificationError
 from slotopt.instance.matching import MatchingInstance
+from slotopt.methods import MATCHING_METHODS, SECOND_STAGES, load, unpack
 from slotopt.run.matching_result import MatchingResult
 from slotopt.verify.matching import check_matching
 
-# method -> "module:function(inst, order, **options) -> slot_of | (slot_of, info)". ``info`` is a
-# dict of JSON-able facts (solver status, objective values, timings) merged into summary.json.
-# The MIP methods live in the formulations layer and are imported only when asked for (Pyomo is
-# slow to import). Second stages: "module:function(inst, matched_mask, **options)", same return.
-METHODS: dict[str, str] = {
-    "greedy": "slotopt.engines.matching.greedy:greedy_matching",
-    "naive": "slotopt.engines.matching.naive:naive_matching",
-    "serial-dictatorship": "slotopt.engines.matching.serial:serial_dictatorship",
-    "lp": "slotopt.formulations.matching_solve:weighted_lp_matching",
-    "lexicographic": "slotopt.formulations.matching_solve:lexicographic_matching",
-}
-SECOND_STAGES: dict[str, str] = {
-    "min-rank": "slotopt.formulations.matching_solve:min_rank_assignment",
-    "rank-maximal": "slotopt.formulations.matching_solve:rank_maximal_assignment",
-}
-
-
-def _load(spec: str) -> Callable[..., Any]:
-    module, func = spec.split(":")
-    return getattr(importlib.import_module(module), func)
-
-
-def _unpack(out: Any) -> tuple[np.ndarray, dict[str, Any]]:
-    if isinstance(out, tuple):
-        slot_of, info = out
-        return np.asarray(slot_of, dtype=np.int64), dict(info)
-    return np.asarray(out, dtype=np.int64), {}
+# Re-exported for callers that looked the registries up here.
+METHODS = MATCHING_METHODS
 
 
 def resolve_seed(inst: MatchingInstance, seed: int | None) -> int:
@@ -86,11 +60,11 @@ def solve_matching(
     start = time.perf_counter()
     order = priority_order(inst.priority, inst.applicant_ids, seed)
     position = positions_from_order(order)
-    slot_of, info = _unpack(_load(METHODS[method])(inst, order, **options))
+    slot_of, info = unpack(load(METHODS[method])(inst, order, **options))
     if second_stage is not None:
         stage_options = {k: v for k, v in options.items() if k in {"time_limit", "mip_gap"}}
-        slot_of, stage_info = _unpack(
-            _load(SECOND_STAGES[second_stage])(inst, slot_of >= 0, **stage_options)
+        slot_of, stage_info = unpack(
+            load(SECOND_STAGES[second_stage])(inst, slot_of >= 0, **stage_options)
         )
         info.update({f"second_stage_{k}": v for k, v in stage_info.items()})
     seconds = time.perf_counter() - start

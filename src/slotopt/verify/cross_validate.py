@@ -8,8 +8,8 @@ priority-respecting maximum one, and the weighted LP and the lexicographic seque
 too (docs/mip.md). Any difference is a bug somewhere, so :func:`cross_validate` reports it
 rather than picking a winner.
 
-The harness runs methods itself (this layer may not import ``slotopt.run``): its
-:data:`METHODS` names the same functions as ``slotopt.run.solve_matching.METHODS``.
+The harness runs methods itself (this layer may not import ``slotopt.run``), from the registry
+both share, :mod:`slotopt.methods`.
 
 References
 ----------
@@ -18,9 +18,8 @@ N. Arnosti (2021), "A Better Way to Schedule Vaccinations", Theorem 1 and Coroll
 
 from __future__ import annotations
 
-import importlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -28,6 +27,7 @@ import pandas as pd
 
 from slotopt.engines.matching.order import draw_seed, positions_from_order, priority_order
 from slotopt.instance.matching import MatchingInstance
+from slotopt.methods import MATCHING_METHODS, SECOND_STAGES, load, unpack
 from slotopt.verify.matching import check_matching
 
 __all__ = [
@@ -40,17 +40,7 @@ __all__ = [
     "total_rank",
 ]
 
-METHODS: dict[str, str] = {
-    "greedy": "slotopt.engines.matching.greedy:greedy_matching",
-    "naive": "slotopt.engines.matching.naive:naive_matching",
-    "serial-dictatorship": "slotopt.engines.matching.serial:serial_dictatorship",
-    "lp": "slotopt.formulations.matching_solve:weighted_lp_matching",
-    "lexicographic": "slotopt.formulations.matching_solve:lexicographic_matching",
-}
-SECOND_STAGES: dict[str, str] = {
-    "min-rank": "slotopt.formulations.matching_solve:min_rank_assignment",
-    "rank-maximal": "slotopt.formulations.matching_solve:rank_maximal_assignment",
-}
+METHODS = MATCHING_METHODS
 DEFAULT_METHODS: tuple[str, ...] = ("greedy", "naive", "lp", "lexicographic")
 
 NAIVE_MAX_APPLICANTS = 3_000
@@ -63,18 +53,6 @@ given: levels = positions needs thousands of re-solves at ~10 ms each (docs/perf
 
 _MIP_METHODS = {"lp", "lexicographic"}
 _MIP_OPTIONS = {"time_limit", "mip_gap", "threads"}
-
-
-def _load(spec: str) -> Callable[..., Any]:
-    module, func = spec.split(":")
-    return getattr(importlib.import_module(module), func)
-
-
-def _unpack(out: Any) -> tuple[np.ndarray, dict[str, Any]]:
-    if isinstance(out, tuple):
-        slot_of, info = out
-        return np.asarray(slot_of, dtype=np.int64), dict(info)
-    return np.asarray(out, dtype=np.int64), {}
 
 
 def total_rank(inst: MatchingInstance, slot_of: np.ndarray) -> float | None:
@@ -160,7 +138,7 @@ def cross_validate(
     position = positions_from_order(order)
     rows: list[dict[str, Any]] = []
     reference: np.ndarray | None = None
-    stage_fn = None if second_stage is None else _load(SECOND_STAGES[second_stage])
+    stage_fn = None if second_stage is None else load(SECOND_STAGES[second_stage])
     for method in methods:
         row: dict[str, Any] = {
             "method": method,
@@ -199,10 +177,10 @@ def cross_validate(
             continue
         start = time.perf_counter()
         try:
-            slot_of, info = _unpack(_load(METHODS[method])(inst, order, **kwargs))
+            slot_of, info = unpack(load(METHODS[method])(inst, order, **kwargs))
             if stage_fn is not None:
                 stage_options = {k: v for k, v in options.items() if k in _MIP_OPTIONS}
-                slot_of, stage_info = _unpack(stage_fn(inst, slot_of >= 0, **stage_options))
+                slot_of, stage_info = unpack(stage_fn(inst, slot_of >= 0, **stage_options))
                 row["second_stage_objective"] = stage_info.get("objective")
         except Exception as exc:  # one failing method must not hide the others' results
             row["status"] = f"error: {type(exc).__name__}: {exc}"
