@@ -138,3 +138,13 @@ def test_can_serve_and_max_appointments_match_enumeration(
     assert info["status"] in ("optimal", "infeasible")
     count, _ = max_appointments(inst)
     assert count == brute_force_max(inst)
+
+
+def test_missing_highs_is_a_solver_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    inst = cases.chain()
+    model = build_max_appointments(inst)
+    monkeypatch.setitem(sys.modules, "highspy", None)  # "import highspy" now fails
+    with pytest.raises(SolverError, match="pip install highspy"):
+        compile_model(model)
