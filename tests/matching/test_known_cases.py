@@ -109,3 +109,10 @@ def test_result_fields_always_present() -> None:
                 "n_matched", "seconds", "verified", "input_sha256", "slotopt_version"):
         assert key in s
     assert s["verified"] is None
+
+
+def test_combinatorial_methods_reject_solver_options_they_cannot_use() -> None:
+    with pytest.raises(slotopt.UsageError, match="takes no option time_limit"):
+        slotopt.solve(cases.chain(), seed=1, time_limit=3)
+    with pytest.raises(slotopt.UsageError, match="takes no option colour"):
+        slotopt.solve(cases.chain(), seed=1, colour="red")

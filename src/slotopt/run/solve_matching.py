@@ -18,6 +18,27 @@ from slotopt.verify.matching import check_matching
 METHODS = MATCHING_METHODS
 
 
+# Options of the solver module: the MIP methods and the second stages take them.
+SOLVER_OPTIONS = frozenset({"time_limit", "mip_gap", "threads", "raise_on_failure"})
+COMBINATORIAL = frozenset({"greedy", "naive", "serial-dictatorship"})
+
+
+def _method_options(
+    method: str, options: dict[str, Any], second_stage: str | None
+) -> dict[str, Any]:
+    """The options the method itself takes; the combinatorial methods take none."""
+    if method not in COMBINATORIAL:
+        return options
+    unusable = sorted(set(options) - (SOLVER_OPTIONS if second_stage else set()))
+    if unusable:
+        raise UsageError(
+            f"method {method!r} takes no option {', '.join(unusable)}; solver options "
+            f"({', '.join(sorted(SOLVER_OPTIONS))}) apply to 'lp', 'lexicographic' and the "
+            "second stage"
+        )
+    return {}
+
+
 def resolve_seed(inst: MatchingInstance, seed: int | None) -> int:
     if seed is None:
         seed = inst.seed if inst.seed is not None else draw_seed()
@@ -60,9 +81,11 @@ def solve_matching(
     start = time.perf_counter()
     order = priority_order(inst.priority, inst.applicant_ids, seed)
     position = positions_from_order(order)
-    slot_of, info = unpack(load(METHODS[method])(inst, order, **options))
+    slot_of, info = unpack(
+        load(METHODS[method])(inst, order, **_method_options(method, options, second_stage))
+    )
     if second_stage is not None:
-        stage_options = {k: v for k, v in options.items() if k in {"time_limit", "mip_gap"}}
+        stage_options = {k: v for k, v in options.items() if k in SOLVER_OPTIONS}
         slot_of, stage_info = unpack(
             load(SECOND_STAGES[second_stage])(inst, slot_of >= 0, **stage_options)
         )
