@@ -58,6 +58,17 @@ FORMULATIONS = (
 )
 
 
+def _timings(info: dict[str, Any]) -> dict[str, Any]:
+    """The build / translate / HiGHS split a MIP method reports in its info dict."""
+    return {
+        "build_s": info["build_seconds"],
+        "translate_s": info["translate_seconds"],
+        "highs_s": info["highs_seconds"],
+        "solves": info["solves"],
+        "status": info["status"],
+    }
+
+
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -101,13 +112,7 @@ def child(n: int, formulation: str, seed: int, cores: int) -> dict[str, Any]:
         else:
             count, info = max_appointments(inst)
             same = count == greedy.n_matched  # Theorem 1
-        row.update(
-            build_s=info["build_seconds"],
-            translate_s=info["translate_seconds"],
-            highs_s=info["highs_seconds"],
-            solves=info["solves"],
-            status=info["status"],
-        )
+        row.update(_timings(info))
     elif formulation == "lp-contrib-translate":
         from slotopt.engines.matching.order import priority_order
         from slotopt.formulations.solver import make_persistent
@@ -135,13 +140,7 @@ def child(n: int, formulation: str, seed: int, cores: int) -> dict[str, Any]:
         stage = min_rank_assignment if formulation == "min-rank" else rank_maximal_assignment
         slot_of, info = stage(inst, greedy.matched)
         same = bool(np.array_equal(slot_of >= 0, greedy.matched))
-        row.update(
-            build_s=info["build_seconds"],
-            translate_s=info["translate_seconds"],
-            highs_s=info["highs_seconds"],
-            solves=info["solves"],
-            status=info["status"],
-        )
+        row.update(_timings(info))
     else:
         method, opts = "lp", {}
         if formulation.startswith("lexicographic"):
@@ -149,13 +148,7 @@ def child(n: int, formulation: str, seed: int, cores: int) -> dict[str, Any]:
         result = slotopt.solve(inst, method=method, seed=seed, **opts)
         info = result.extra
         same = bool(np.array_equal(result.matched, greedy.matched))
-        row.update(
-            build_s=info["build_seconds"],
-            translate_s=info["translate_seconds"],
-            highs_s=info["highs_seconds"],
-            solves=info["solves"],
-            status=info["status"],
-        )
+        row.update(_timings(info))
     total = time.perf_counter() - start
     row.update(
         total_s=total,

@@ -100,14 +100,12 @@ def _columns(columns: ArrayLike, n: int) -> np.ndarray:
     return cols
 
 
-def build_cdlp(data: CDLPData, columns: ArrayLike) -> pyo.ConcreteModel:
-    """The primal CDLP over the given offer vectors (rows of ``columns``, shape ``(K, N)``)."""
+def _add_data(m: pyo.ConcreteModel, data: CDLPData, cols: np.ndarray) -> None:
+    """The sets and parameters the primal and the dual share (models/cdlp.md)."""
     n = len(data.capacities)
-    cols = _columns(columns, n)
     prob = data.choice.probabilities(cols)
-    m = pyo.ConcreteModel(name="cdlp")
     m.types = pyo.Set(initialize=range(n), ordered=True, doc="Slot types n")
-    m.offers = pyo.Set(initialize=range(len(cols)), ordered=True, doc="Offer vectors o (columns)")
+    m.offers = pyo.Set(initialize=range(len(cols)), ordered=True, doc="Offer vectors o")
     m.P = pyo.Param(
         m.offers,
         m.types,
@@ -120,6 +118,14 @@ def build_cdlp(data: CDLPData, columns: ArrayLike) -> pyo.ConcreteModel:
     m.tau = pyo.Param(initialize=data.horizon, doc="Horizon tau (periods)")
     m.alpha = pyo.Param(initialize=data.mean_arrival, doc="Mean arrival probability alpha_bar")
     m.r = pyo.Param(initialize=data.revenue, doc="Revenue r per booking")
+
+
+def build_cdlp(data: CDLPData, columns: ArrayLike) -> pyo.ConcreteModel:
+    """The primal CDLP over the given offer vectors (rows of ``columns``, shape ``(K, N)``)."""
+    n = len(data.capacities)
+    cols = _columns(columns, n)
+    m = pyo.ConcreteModel(name="cdlp")
+    _add_data(m, data, cols)
     m.h = pyo.Var(m.offers, domain=pyo.NonNegativeReals, doc="Periods h(o) showing offer o")
 
     @m.Objective(sense=pyo.maximize, doc="Expected revenue of the fluid plan")
@@ -141,22 +147,8 @@ def build_cdlp_dual(data: CDLPData, columns: ArrayLike) -> pyo.ConcreteModel:
     """The dual of :func:`build_cdlp` over the given columns (prices ``pi_n``, ``mu``)."""
     n = len(data.capacities)
     cols = _columns(columns, n)
-    prob = data.choice.probabilities(cols)
     m = pyo.ConcreteModel(name="cdlp_dual")
-    m.types = pyo.Set(initialize=range(n), ordered=True, doc="Slot types n")
-    m.offers = pyo.Set(initialize=range(len(cols)), ordered=True, doc="Offer vectors o (rows)")
-    m.P = pyo.Param(
-        m.offers,
-        m.types,
-        initialize={(k, i): float(prob[k, i]) for k in range(len(cols)) for i in range(n)},
-        doc="Choice probability P_n(o) (Eq. 2b)",
-    )
-    m.kappa = pyo.Param(
-        m.types, initialize=dict(enumerate(data.capacities.tolist())), doc="Capacity kappa_n"
-    )
-    m.tau = pyo.Param(initialize=data.horizon, doc="Horizon tau (periods)")
-    m.alpha = pyo.Param(initialize=data.mean_arrival, doc="Mean arrival probability alpha_bar")
-    m.r = pyo.Param(initialize=data.revenue, doc="Revenue r per booking")
+    _add_data(m, data, cols)
     m.pi = pyo.Var(m.types, domain=pyo.NonNegativeReals, doc="Price pi_n of a type-n slot")
     m.mu = pyo.Var(domain=pyo.NonNegativeReals, doc="Price mu of a period")
 
