@@ -2,19 +2,21 @@
 
 Lottery number of an applicant = SHA-256 of ``b"slotopt-lottery-v1\\0" + str(seed) + b"\\0" +
 applicant_id`` (UTF-8), read as a 256-bit big-endian integer; inside a priority level, smaller
-numbers go first. The digest depends only on the seed and the id, never on file order, platform,
-hash randomisation or Python version, so the same seed gives the same order everywhere, and an
-applicant can recompute their own lottery number from the published seed.
+numbers go first. This is :mod:`slotopt.engines.lottery`'s uncontexted digest: it depends only on
+the seed and the id, never on file order, platform, hash randomisation or Python version, so the
+same seed gives the same order everywhere, and an applicant can recompute their own lottery number
+from the published seed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 import numpy as np
 
-LOTTERY_TAG = b"slotopt-lottery-v1\0"
+from slotopt.engines.lottery import LOTTERY_TAG, digest, uniform_order
+
+__all__ = ["LOTTERY_TAG", "draw_seed", "lottery_digest", "positions_from_order", "priority_order"]
 
 
 def draw_seed() -> int:
@@ -24,9 +26,7 @@ def draw_seed() -> int:
 
 def lottery_digest(seed: int, applicant_id: str) -> bytes:
     """The 32-byte lottery digest of one applicant (documented above; stable across versions)."""
-    return hashlib.sha256(
-        LOTTERY_TAG + str(int(seed)).encode() + b"\0" + applicant_id.encode()
-    ).digest()
+    return digest(seed, applicant_id)
 
 
 def priority_order(priority: np.ndarray, applicant_ids: np.ndarray, seed: int) -> np.ndarray:
@@ -46,13 +46,7 @@ def priority_order(priority: np.ndarray, applicant_ids: np.ndarray, seed: int) -
     ndarray of shape (A,), int64
         ``order[k]`` is the index of the applicant at position ``k + 1``.
     """
-    prefix = LOTTERY_TAG + str(int(seed)).encode() + b"\0"
-    digests = b"".join(hashlib.sha256(prefix + str(a).encode()).digest() for a in applicant_ids)
-    words = (
-        np.frombuffer(digests, dtype=">u8").reshape(-1, 4) if digests else np.zeros((0, 4), ">u8")
-    )
-    keys = tuple(words[:, j].astype(np.uint64) for j in (3, 2, 1, 0)) + (np.asarray(priority),)
-    return np.lexsort(keys).astype(np.int64)
+    return uniform_order(seed, applicant_ids, priority=np.asarray(priority))
 
 
 def positions_from_order(order: np.ndarray) -> np.ndarray:
