@@ -436,18 +436,19 @@ def batch_from_frames(
         ev["after"] = pd.array([pd.NA] * len(ev), dtype="Int64")
     dup_ev = ev.duplicated(["request_id", "event"]).to_numpy(dtype=bool)
     p.extend_rows(fev, "event", np.flatnonzero(dup_ev), "this request already has this event")
-    p.raise_if_any()
-    released, until = cast(np.ndarray, released), cast(np.ndarray, until)
     p_order = np.argsort(pe["opens_at"].to_numpy(), kind="stable")
-    rank_of_period = np.empty(len(pe), dtype=np.int64)
-    rank_of_period[p_order] = np.arange(len(pe))
-    bad_until = (until >= 0) & (rank_of_period[np.maximum(until, 0)] < rank_of_period[released])
-    p.extend_rows(
-        fsl,
-        "usable_until",
-        np.flatnonzero(bad_until),
-        "expected a period at or after the slot's release period",
-    )
+    if released is not None and until is not None and opens is not None:
+        rank_of_period = np.empty(len(pe), dtype=np.int64)
+        rank_of_period[p_order] = np.arange(len(pe))
+        ok = (released >= 0) & (until >= 0)
+        late = np.zeros(len(sl), dtype=bool)
+        late[ok] = rank_of_period[until[ok]] < rank_of_period[released[ok]]
+        p.extend_rows(
+            fsl,
+            "usable_until",
+            np.flatnonzero(late),
+            "expected a period at or after the slot's release period",
+        )
     p.raise_if_any()
     pe = pe.iloc[p_order].reset_index(drop=True)
     return BatchInstance(
