@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from slotopt.batch.recorder import Recorder
-from slotopt.engines.batch import BatchRequests, BatchSlots, draw, requests_to_frames
+from slotopt.engines.batch import BatchRequests, BatchSlots, DrawResult, draw, requests_to_frames
 from slotopt.engines.batch.identity import deduplicate, identity_key_hash
 from slotopt.engines.commitment import commitment, draw_seed, replay_secret
 from slotopt.errors import UsageError
@@ -100,6 +100,368 @@ def _events(inst: BatchInstance) -> dict[str, dict[str, int | None]]:
     return out
 
 
+@dataclass
+class _Settlement:
+    """What happens to one batch's allocations after the draw."""
+
+    requests: BatchRequests
+    waitlist: list[int]
+    holder: dict[int, int]  # request index -> slot index
+    via: dict[int, str]
+    queue: list[int]
+    offered: set[int]
+    tag: str
+
+    def reoffer(self, s: int) -> bool:
+        """Offer a freed appointment to the first waitlisted request that accepts it."""
+        for w in self.waitlist:
+            if w not in self.offered and s in self.requests.slots_of(w).tolist():
+                self.offered.add(w)
+                self.holder[w] = s
+                self.via[w] = self.tag
+                self.queue.insert(0, w)
+                return True
+        return False
+
+
+class _Replay:
+    """The state carried from one period to the next, and one method per step."""
+
+    def __init__(self, inst: BatchInstance, mechanism: str, params: dict[str, Any]) -> None:
+        self.inst, self.mechanism, self.params = inst, mechanism, params
+        # The status quo puts a freed appointment straight back online, where the first in
+        # arrival order (the bots) takes it; the batch system keeps it for the next draw.
+        self.back_online = mechanism == "fcfs"
+        self.reqs = _requests(inst)
+        self.events = _events(inst)
+        periods = inst.periods
+        self.pids = [str(p) for p in periods["period_id"]]
+        p_index = {p: i for i, p in enumerate(self.pids)}
+        self.opens = periods["opens_at"].to_numpy(dtype=np.int64)
+        self.closes = periods["closes_at"].to_numpy(dtype=np.int64)
+        col = periods.get("public_randomness")
+        self.public = [
+            None if col is None or pd.isna(v) else str(v)
+            for v in (col if col is not None else [None] * len(periods))
+        ]
+        sl = inst.slots
+        self.slot_kind = {
+            str(s): (str(a), str(b))
+            for s, a, b in zip(sl["slot_id"], sl["site"], sl["slot_type"], strict=True)
+        }
+        last = len(self.pids) - 1
+        self.slot_until = {
+            str(s): last if pd.isna(u) else p_index[str(u)]
+            for s, u in zip(sl["slot_id"], sl["usable_until"], strict=True)
+        }
+        self.released: list[dict[str, int]] = [{} for _ in self.pids]
+        for s, p, c in zip(sl["slot_id"], sl["period_id"], sl["capacity"], strict=True):
+            if int(c) > 0:
+                self.released[p_index[str(p)]][str(s)] = int(c)
+        self.new_in: list[list[str]] = [[] for _ in self.pids]
+        self.excluded: list[tuple[str | None, str, int, str]] = []
+        for r in sorted(self.reqs.values(), key=lambda r: r.row):
+            k = int(np.searchsorted(self.opens, r.registered_at, side="right")) - 1
+            if k >= 0 and r.registered_at < self.closes[k]:
+                self.new_in[k].append(r.request_id)
+            else:
+                self.excluded.append((None, r.request_id, r.row, "outside_window"))
+        self.pool: dict[str, int] = {}  # freed appointments waiting for the next draw
+        self.carried: dict[str, int] = {}  # request id -> tier it re-enters with
+        self.barred_until: dict[str, int] = {}
+        self.holding: set[str] = set()
+        self.failures: dict[str, int] = {}
+        self.first_period: dict[str, int] = {}
+        self.served_period: dict[str, int] = {}
+        self.consumed: set[tuple[str, str]] = set()
+        self.rows: dict[str, list[dict[str, Any]]] = {
+            k: [] for k in ("draws", "periods", "demand", "events", "commitments")
+        }
+        self.merges: list[pd.DataFrame] = []
+        self.draws: dict[str, tuple[BatchRequests, BatchSlots, DrawResult]] = {}
+
+    # 1. slots -------------------------------------------------------------------------------
+    def batch_slots(self, b: int) -> tuple[BatchSlots, int]:
+        units = dict(self.pool)
+        carried_in = sum(self.pool.values())
+        for s, c in self.released[b].items():
+            units[s] = units.get(s, 0) + c
+        self.pool = {}
+        ids = sorted(s for s, c in units.items() if c > 0)
+        slots = BatchSlots(
+            slot_id=np.array(ids, dtype=object),
+            capacity=np.array([units[s] for s in ids], dtype=np.int64),
+        )
+        return slots, carried_in
+
+    # 2. requests ----------------------------------------------------------------------------
+    def batch_requests(self, b: int, slots: BatchSlots) -> tuple[BatchRequests, int, int]:
+        pid = self.pids[b]
+        reqs = self.reqs
+        candidates = {rid: reqs[rid].tier for rid in self.new_in[b]}
+        for rid, tier in self.carried.items():
+            candidates[rid] = min(tier, candidates.get(rid, tier))
+        n_carried_in = len(self.carried)
+        self.carried = {}
+        eligible = []
+        for rid in sorted(candidates):
+            who = reqs[rid].identity
+            if self.barred_until.get(who, -1) >= b:
+                self.excluded.append((pid, rid, reqs[rid].row, "barred_no_show"))
+            elif who in self.holding:
+                self.excluded.append((pid, rid, reqs[rid].row, "has_appointment"))
+            else:
+                eligible.append(rid)
+        kept, merges = deduplicate(
+            pd.DataFrame(
+                {
+                    "request_id": eligible,
+                    "registered_at": [reqs[r].registered_at for r in eligible],
+                    "identity_key_hash": [reqs[r].identity for r in eligible],
+                    "row": [reqs[r].row for r in eligible],
+                }
+            )
+        )
+        if len(merges):
+            self.merges.append(merges.assign(period_id=pid))
+        best_tier: dict[str, int] = {}  # a merged identity keeps its best tier
+        for rid in eligible:
+            who = reqs[rid].identity
+            best_tier[who] = min(best_tier.get(who, candidates[rid]), candidates[rid])
+        in_draw = sorted(kept["request_id"].tolist())
+        s_pos = {s: i for i, s in enumerate(slots.slot_id.tolist())}
+        by_kind: dict[tuple[str, str], list[str]] = {}
+        for s in slots.slot_id.tolist():
+            by_kind.setdefault(self.slot_kind[s], []).append(s)
+        indptr, acc_slot, acc_rank = [0], [], []
+        for rid in in_draw:
+            for site, st, rank in reqs[rid].kinds:
+                for s in by_kind.get((site, st), []):
+                    acc_slot.append(s_pos[s])
+                    acc_rank.append(rank)
+            indptr.append(len(acc_slot))
+        requests = BatchRequests(
+            request_id=np.array(in_draw, dtype=object),
+            priority_tier=np.array([best_tier[reqs[r].identity] for r in in_draw], dtype=np.int64),
+            carry_over=np.array(
+                [self.failures.get(reqs[r].identity, 0) for r in in_draw], dtype=np.int64
+            ),
+            registered_at=np.array([reqs[r].registered_at for r in in_draw], dtype=np.int64),
+            acc_indptr=np.array(indptr, dtype=np.int64),
+            acc_slot=np.array(acc_slot, dtype=np.int64),
+            acc_rank=np.array(acc_rank, dtype=np.int64),
+        )
+        return requests, n_carried_in, len(merges)
+
+    # 3. commitment and draw -----------------------------------------------------------------
+    def draw_batch(
+        self,
+        b: int,
+        requests: BatchRequests,
+        slots: BatchSlots,
+        seed: int,
+        recorder: Recorder | None,
+    ) -> DrawResult:
+        pid = self.pids[b]
+        secret = replay_secret(seed, pid)
+        public_text = self.public[b]
+        public = b"" if public_text is None else public_text.encode()
+        published = commitment(secret)
+        context = context_of(pid)
+        inputs = dict(
+            zip(
+                ("requests", "request_slots", "slots"),
+                requests_to_frames(requests, slots),
+                strict=True,
+            )
+        )
+        if recorder is not None:
+            reg = inputs["requests"][["request_id"]].assign(
+                identity_key_hash=pd.array(
+                    [self.reqs[r].identity for r in requests.request_id], dtype="string"
+                ),
+                registered_at=inputs["requests"]["registered_at"],
+                priority_tier=inputs["requests"]["priority_tier"],
+                carry_over=inputs["requests"]["carry_over"],
+            )
+            recorder.register(pid, reg, inputs["request_slots"])
+            recorder.commit(pid, published, public_text)
+        lottery_seed = draw_seed(secret, public)
+        result = draw(
+            self.mechanism, requests, slots, seed=lottery_seed, context=context, **self.params
+        )
+        if recorder is not None:
+            recorder.record_draw(
+                pid,
+                mechanism=self.mechanism,
+                params=dict(self.params),
+                context=context,
+                inputs=inputs,
+                result=result,
+                secret=secret,
+                public=public,
+            )
+        self.draws[pid] = (requests, slots, result)
+        self.rows["commitments"].append(
+            {
+                "period_id": pid,
+                "context": context,
+                "commitment": published,
+                "public_randomness": public_text,
+                "secret": secret.hex(),
+                "lottery_seed": str(lottery_seed),
+            }
+        )
+        return result
+
+    # 4. afterwards --------------------------------------------------------------------------
+    def settle(
+        self, b: int, requests: BatchRequests, slots: BatchSlots, result: DrawResult
+    ) -> tuple[_Settlement, dict[int, str], list[dict[str, Any]]]:
+        inst, reqs = self.inst, self.reqs
+        slot_of = result.slot_of_request.tolist()
+        holder = {i: s for i, s in enumerate(slot_of) if s >= 0}
+        queue = sorted(holder, key=lambda i: int(result.lottery_position[i]))
+        st = _Settlement(
+            requests=requests,
+            waitlist=[int(i) for i in result.waitlist],
+            holder=holder,
+            via=dict.fromkeys(queue, "draw"),
+            queue=queue,
+            offered=set(),
+            tag="back_online" if self.back_online else "waitlist",
+        )
+        outcome: dict[int, str] = {}
+        log: list[dict[str, Any]] = []
+        while st.queue:
+            i = st.queue.pop(0)
+            s = st.holder[i]
+            rid = str(requests.request_id[i])
+            who, sid = reqs[rid].identity, str(slots.slot_id[s])
+            ev = self.events.get(rid, {})
+            if inst.confirmation_window is not None:
+                t = ev.get("confirm")
+                if t is None or t > inst.confirmation_window:
+                    outcome[i] = "unconfirmed"
+                    log.append(_event(rid, sid, "unconfirmed", None))
+                    to_waitlist = self.back_online or inst.unconfirmed == "waitlist"
+                    if not (to_waitlist and st.reoffer(s)):
+                        self.pool[sid] = self.pool.get(sid, 0) + 1
+                    continue
+                log.append(_event(rid, sid, "confirmed", t))
+            happened = next(
+                (
+                    k
+                    for k in ("provider_cancel", "cancel", "no_show")
+                    if k in ev and (rid, k) not in self.consumed
+                ),
+                None,
+            )
+            if happened is not None:
+                self.consumed.add((rid, happened))
+            if happened == "provider_cancel":
+                outcome[i] = "cancelled_by_provider"
+                self.carried[rid] = 0 if inst.provider_cancel_priority else reqs[rid].tier
+            elif happened == "cancel":
+                outcome[i] = "cancelled_by_applicant"
+                if not (self.back_online and st.reoffer(s)):
+                    self.pool[sid] = self.pool.get(sid, 0) + 1
+            elif happened == "no_show":
+                outcome[i] = "no_show"
+                if inst.no_show_bar > 0:
+                    self.barred_until[who] = b + inst.no_show_bar
+            else:
+                outcome[i] = "served"
+                self.holding.add(who)
+                self.served_period[who] = b
+            if happened is not None:
+                log.append(_event(rid, sid, outcome[i], ev[happened]))
+        for i, rid in enumerate(requests.request_id.tolist()):
+            who = reqs[rid].identity
+            self.first_period.setdefault(who, b)
+            if i not in st.holder:
+                self.failures[who] = self.failures.get(who, 0) + 1
+                if inst.carry_over and rid not in self.carried:
+                    self.carried[rid] = reqs[rid].tier
+        return st, outcome, log
+
+    def close_batch(self, b: int, slots: BatchSlots, st: _Settlement) -> tuple[int, int]:
+        """Unallocated appointments join the pool; those no longer usable expire."""
+        free = slots.capacity.astype(np.int64).copy()
+        for s in st.holder.values():
+            free[s] -= 1
+        for s, c in enumerate(free.tolist()):
+            if c > 0:
+                sid = str(slots.slot_id[s])
+                self.pool[sid] = self.pool.get(sid, 0) + c
+        expired = 0
+        for sid in sorted(self.pool):
+            if self.slot_until[sid] < b + 1:
+                expired += self.pool.pop(sid)
+        return int(free.sum()), expired
+
+    def tabulate(
+        self,
+        b: int,
+        requests: BatchRequests,
+        slots: BatchSlots,
+        result: DrawResult,
+        st: _Settlement,
+        outcome: dict[int, str],
+        counts: dict[str, Any],
+    ) -> None:
+        pid, reqs, kind = self.pids[b], self.reqs, self.slot_kind
+        for i, rid in enumerate(requests.request_id.tolist()):
+            s = st.holder.get(i, -1)
+            sid = str(slots.slot_id[s]) if s >= 0 else None
+            self.rows["draws"].append(
+                {
+                    "period_id": pid,
+                    "request_id": rid,
+                    "identity_key_hash": reqs[rid].identity,
+                    "group": reqs[rid].group,
+                    "priority_tier": int(requests.priority_tier[i]),
+                    "carry_over": int(requests.carry_over[i]),
+                    "tickets": 1 if result.tickets is None else int(result.tickets[i]),
+                    "lottery_position": int(result.lottery_position[i]),
+                    "slot_id": sid,
+                    "site": kind[sid][0] if sid else None,
+                    "slot_type": kind[sid][1] if sid else None,
+                    "via": st.via.get(i),
+                    "outcome": outcome.get(i, "not_allocated"),
+                }
+            )
+        units: dict[tuple[str, str], int] = {}
+        for sid, c in zip(slots.slot_id.tolist(), slots.capacity.tolist(), strict=True):
+            units[kind[sid]] = units.get(kind[sid], 0) + c
+        wanted: dict[tuple[str, str], int] = {}
+        for rid in requests.request_id.tolist():
+            for site, stype, _ in reqs[rid].kinds:
+                wanted[(site, stype)] = wanted.get((site, stype), 0) + 1
+        got: dict[tuple[str, str], int] = {}
+        for s in st.holder.values():
+            k = kind[str(slots.slot_id[s])]
+            got[k] = got.get(k, 0) + 1
+        for k in sorted(set(units) | set(wanted)):
+            self.rows["demand"].append(
+                {
+                    "period_id": pid,
+                    "site": k[0],
+                    "slot_type": k[1],
+                    "requests": wanted.get(k, 0),
+                    "appointments": units.get(k, 0),
+                    "allocated": got.get(k, 0),
+                }
+            )
+        self.rows["periods"].append(
+            {"period_id": pid, "opens_at": int(self.opens[b]), "closes_at": int(self.closes[b])}
+            | counts
+        )
+
+
+OUTCOMES = ("served", "unconfirmed", "cancelled_by_applicant", "cancelled_by_provider", "no_show")
+
+
 def run(
     instance: BatchInstance,
     *,
@@ -122,7 +484,9 @@ def run(
         :class:`slotopt.batch.MemoryRecorder`). Batches it reports as finished are recomputed
         but not recorded again.
     mechanism, params
-        Override the instance's mechanism (e.g. ``"fcfs"`` for the status-quo baseline).
+        Override the instance's mechanism (e.g. ``"fcfs"`` for the status-quo baseline, which
+        also puts every freed appointment straight back online: the first request in arrival
+        order that accepts it takes it at once).
 
     Returns
     -------
@@ -147,403 +511,102 @@ def run(
     if problems:
         raise UsageError("; ".join(problems))
     done = recorder.finished() if recorder is not None else set()
-
-    reqs = _requests(instance)
-    events = _events(instance)
-    periods = instance.periods
-    pids = [str(p) for p in periods["period_id"]]
-    p_index = {p: i for i, p in enumerate(pids)}
-    opens = periods["opens_at"].to_numpy(dtype=np.int64)
-    closes = periods["closes_at"].to_numpy(dtype=np.int64)
-    public_col = periods.get("public_randomness")
-    sl = instance.slots
-    slot_kind = {
-        str(s): (str(a), str(b))
-        for s, a, b in zip(sl["slot_id"], sl["site"], sl["slot_type"], strict=True)
-    }
-    last = len(pids) - 1
-    slot_until = {
-        str(s): last if pd.isna(u) else p_index[str(u)]
-        for s, u in zip(sl["slot_id"], sl["usable_until"], strict=True)
-    }
-    released: list[dict[str, int]] = [{} for _ in pids]
-    for s, p, c in zip(sl["slot_id"], sl["period_id"], sl["capacity"], strict=True):
-        if int(c) > 0:
-            released[p_index[str(p)]][str(s)] = int(c)
-
-    # which window each request falls in
-    new_in: list[list[str]] = [[] for _ in pids]
-    excluded: list[tuple[str, str, int, str]] = []
-    for r in reqs.values():
-        k = int(np.searchsorted(opens, r.registered_at, side="right")) - 1
-        if k >= 0 and r.registered_at < closes[k]:
-            new_in[k].append(r.request_id)
-        else:
-            excluded.append(("", r.request_id, r.row, "outside_window"))
-
-    pool: dict[str, int] = {}  # freed appointments waiting for the next draw
-    carried: dict[str, int] = {}  # request id -> tier it re-enters with
-    barred_until: dict[str, int] = {}
-    holding: set[str] = set()
-    failures: dict[str, int] = {}
-    first_period: dict[str, int] = {}
-    served_period: dict[str, int] = {}
-    consumed: set[tuple[str, str]] = set()
-
-    draw_rows: list[dict[str, Any]] = []
-    period_rows: list[dict[str, Any]] = []
-    demand_rows: list[dict[str, Any]] = []
-    merge_frames: list[pd.DataFrame] = []
-    event_rows: list[dict[str, Any]] = []
-    commit_rows: list[dict[str, Any]] = []
-    draws: dict[str, Any] = {}
-
-    for b, pid in enumerate(pids):
-        # 1. slots of the batch
-        units: dict[str, int] = dict(pool)
-        carried_units = sum(pool.values())
-        for s, c in released[b].items():
-            units[s] = units.get(s, 0) + c
-        pool = {}
-        slot_ids = sorted(s for s, c in units.items() if c > 0)
-        # 2. requests of the batch
-        candidates: dict[str, int] = {rid: reqs[rid].tier for rid in new_in[b]}
-        n_carried_in = 0
-        for rid, tier in carried.items():
-            n_carried_in += 1
-            candidates[rid] = min(tier, candidates.get(rid, tier))
-        carried = {}
-        eligible = []
-        for rid in sorted(candidates):
-            who = reqs[rid].identity
-            if barred_until.get(who, -1) >= b:
-                excluded.append((pid, rid, reqs[rid].row, "barred_no_show"))
-            elif who in holding:
-                excluded.append((pid, rid, reqs[rid].row, "has_appointment"))
-            else:
-                eligible.append(rid)
-        frame = pd.DataFrame(
-            {
-                "request_id": eligible,
-                "registered_at": [reqs[r].registered_at for r in eligible],
-                "identity_key_hash": [reqs[r].identity for r in eligible],
-                "row": [reqs[r].row for r in eligible],
-            }
-        )
-        kept, merges = deduplicate(frame)
-        best_tier: dict[str, int] = {}
-        for rid in eligible:
-            who = reqs[rid].identity
-            best_tier[who] = min(best_tier.get(who, candidates[rid]), candidates[rid])
-        if len(merges):
-            merge_frames.append(merges.assign(period_id=pid))
-        in_draw = sorted(kept["request_id"].tolist())
-        # 3. the draw's inputs
-        s_pos = {s: i for i, s in enumerate(slot_ids)}
-        by_kind: dict[tuple[str, str], list[str]] = {}
-        for s in slot_ids:
-            by_kind.setdefault(slot_kind[s], []).append(s)
-        indptr, acc_slot, acc_rank = [0], [], []
-        for rid in in_draw:
-            for site, st, rank in reqs[rid].kinds:
-                for s in by_kind.get((site, st), []):
-                    acc_slot.append(s_pos[s])
-                    acc_rank.append(rank)
-            indptr.append(len(acc_slot))
-        tiers = np.array([best_tier[reqs[r].identity] for r in in_draw], dtype=np.int64)
-        carry = np.array([failures.get(reqs[r].identity, 0) for r in in_draw], dtype=np.int64)
-        breq = BatchRequests(
-            request_id=np.array(in_draw, dtype=object),
-            priority_tier=tiers,
-            carry_over=carry,
-            registered_at=np.array([reqs[r].registered_at for r in in_draw], dtype=np.int64),
-            acc_indptr=np.array(indptr, dtype=np.int64),
-            acc_slot=np.array(acc_slot, dtype=np.int64),
-            acc_rank=np.array(acc_rank, dtype=np.int64),
-        )
-        bslots = BatchSlots(
-            slot_id=np.array(slot_ids, dtype=object),
-            capacity=np.array([units[s] for s in slot_ids], dtype=np.int64),
-        )
-        secret = replay_secret(seed, pid)
-        public_text = None
-        if public_col is not None and not pd.isna(public_col.iloc[b]):
-            public_text = str(public_col.iloc[b])
-        public = b"" if public_text is None else public_text.encode()
-        published = commitment(secret)
-        context = context_of(pid)
-        record = recorder is not None and pid not in done
-        if record:
-            req_df, acc_df, slots_df = requests_to_frames(breq, bslots)
-            reg = req_df[["request_id"]].assign(
-                identity_key_hash=pd.array([reqs[r].identity for r in in_draw], dtype="string"),
-                registered_at=req_df["registered_at"],
-                priority_tier=req_df["priority_tier"],
-                carry_over=req_df["carry_over"],
-            )
-            recorder.register(pid, reg, acc_df)  # type: ignore[union-attr]
-            recorder.commit(pid, published, public_text)  # type: ignore[union-attr]
-        lottery_seed = draw_seed(secret, public)
-        result = draw(mech, breq, bslots, seed=lottery_seed, context=context, **used)
-        draws[pid] = (breq, bslots, result)
-        if record:
-            recorder.record_draw(  # type: ignore[union-attr]
-                pid,
-                mechanism=mech,
-                params=dict(used),
-                context=context,
-                inputs={"requests": req_df, "request_slots": acc_df, "slots": slots_df},
-                result=result,
-                secret=secret,
-                public=public,
-            )
-        commit_rows.append(
-            {
-                "period_id": pid,
-                "context": context,
-                "commitment": published,
-                "public_randomness": public_text,
-                "secret": secret.hex(),
-                "lottery_seed": str(lottery_seed),
-            }
-        )
-        # 4. afterwards
-        slot_of = result.slot_of_request.tolist()
-        free = bslots.capacity.astype(np.int64).copy()
-        for s in slot_of:
-            if s >= 0:
-                free[s] -= 1
-        waitlist = [int(i) for i in result.waitlist]
-        offered = set()
-        outcome: dict[int, str] = {}
-        via: dict[int, str] = {}
-        holder: dict[int, int] = {i: s for i, s in enumerate(slot_of) if s >= 0}
-        batch_events: list[dict[str, Any]] = []
-        queue = sorted(holder, key=lambda i: int(result.lottery_position[i]))
-        for i in queue:
-            via[i] = "draw"
+    rp = _Replay(instance, mech, used)
+    for b, pid in enumerate(rp.pids):
+        slots, units_in = rp.batch_slots(b)
+        requests, requests_in, merged = rp.batch_requests(b, slots)
+        rec = recorder if pid not in done else None
+        result = rp.draw_batch(b, requests, slots, seed, rec)
+        st, outcome, log = rp.settle(b, requests, slots, result)
+        if rec is not None:
+            rec.record_events(pid, _events_frame(log))
+        rp.rows["events"].extend(dict(e, period_id=pid) for e in log)
+        unallocated, expired = rp.close_batch(b, slots, st)
         counts = {
-            k: 0
-            for k in (
-                "served",
-                "unconfirmed",
-                "cancelled_by_applicant",
-                "cancelled_by_provider",
-                "no_show",
-            )
+            "appointments_released": sum(rp.released[b].values()),
+            "appointments_carried_in": units_in,
+            "appointments": int(slots.capacity.sum()),
+            "requests_new": len(rp.new_in[b]),
+            "requests_carried_in": requests_in,
+            "excluded": sum(1 for e in rp.excluded if e[0] == pid),
+            "merged": merged,
+            "in_draw": requests.n_requests,
+            "allocated": len(st.holder),
+            **{k: sum(1 for o in outcome.values() if o == k) for k in OUTCOMES},
+            "unmet": requests.n_requests - len(st.holder),
+            "appointments_unallocated": unallocated,
+            "expired": expired,
         }
-        while queue:
-            i = queue.pop(0)
-            s = holder[i]
-            rid = in_draw[i]
-            who = reqs[rid].identity
-            sid = slot_ids[s]
-            ev = events.get(rid, {})
-            first_period.setdefault(who, b)
-            if instance.confirmation_window is not None:
-                t = ev.get("confirm")
-                if t is None or t > instance.confirmation_window:
-                    outcome[i] = "unconfirmed"
-                    batch_events.append(_event(rid, sid, "unconfirmed", None))
-                    nxt = None
-                    if instance.unconfirmed == "waitlist":
-                        nxt = next(
-                            (
-                                w
-                                for w in waitlist
-                                if w not in offered and s in breq.slots_of(w).tolist()
-                            ),
-                            None,
-                        )
-                    if nxt is None:
-                        pool[sid] = pool.get(sid, 0) + 1
-                    else:
-                        offered.add(nxt)
-                        holder[nxt] = s
-                        via[nxt] = "waitlist"
-                        queue.insert(0, nxt)
-                    continue
-                batch_events.append(_event(rid, sid, "confirmed", t))
-            if "provider_cancel" in ev and (rid, "provider_cancel") not in consumed:
-                consumed.add((rid, "provider_cancel"))
-                outcome[i] = "cancelled_by_provider"
-                batch_events.append(_event(rid, sid, outcome[i], ev["provider_cancel"]))
-                carried[rid] = 0 if instance.provider_cancel_priority else reqs[rid].tier
-            elif "cancel" in ev and (rid, "cancel") not in consumed:
-                consumed.add((rid, "cancel"))
-                outcome[i] = "cancelled_by_applicant"
-                batch_events.append(_event(rid, sid, outcome[i], ev["cancel"]))
-                pool[sid] = pool.get(sid, 0) + 1
-            elif "no_show" in ev and (rid, "no_show") not in consumed:
-                consumed.add((rid, "no_show"))
-                outcome[i] = "no_show"
-                batch_events.append(_event(rid, sid, outcome[i], ev["no_show"]))
-                if instance.no_show_bar > 0:
-                    barred_until[who] = b + instance.no_show_bar
-            else:
-                outcome[i] = "served"
-                holding.add(who)
-                served_period[who] = b
-        for o in outcome.values():
-            counts[o] += 1
-        for i, rid in enumerate(in_draw):
-            who = reqs[rid].identity
-            first_period.setdefault(who, b)
-            if i not in holder:
-                failures[who] = failures.get(who, 0) + 1
-                if instance.carry_over and rid not in carried:
-                    carried[rid] = reqs[rid].tier
-        for s, c in enumerate(free.tolist()):
-            if c > 0:
-                pool[slot_ids[s]] = pool.get(slot_ids[s], 0) + c
-        expired = 0
-        for s in list(pool):
-            if slot_until[s] < b + 1:
-                expired += pool.pop(s)
-        for i, rid in enumerate(in_draw):
-            s = holder.get(i, -1)
-            draw_rows.append(
-                {
-                    "period_id": pid,
-                    "request_id": rid,
-                    "identity_key_hash": reqs[rid].identity,
-                    "group": reqs[rid].group,
-                    "priority_tier": int(breq.priority_tier[i]),
-                    "carry_over": int(breq.carry_over[i]),
-                    "tickets": int(result.tickets[i]) if result.tickets is not None else 1,
-                    "lottery_position": int(result.lottery_position[i]),
-                    "slot_id": slot_ids[s] if s >= 0 else None,
-                    "site": slot_kind[slot_ids[s]][0] if s >= 0 else None,
-                    "slot_type": slot_kind[slot_ids[s]][1] if s >= 0 else None,
-                    "via": via.get(i),
-                    "outcome": outcome.get(i, "not_allocated"),
-                }
-            )
-        if record:
-            recorder.record_events(pid, _events_frame(batch_events))  # type: ignore[union-attr]
-        event_rows.extend(dict(e, period_id=pid) for e in batch_events)
-        # demand per (site, slot_type): requests accepting the kind, appointments, allocated
-        kind_units: dict[tuple[str, str], int] = {}
-        for s in slot_ids:
-            kind_units[slot_kind[s]] = kind_units.get(slot_kind[s], 0) + units[s]
-        kind_req: dict[tuple[str, str], int] = {}
-        for rid in in_draw:
-            for site, st, _ in reqs[rid].kinds:
-                kind_req[(site, st)] = kind_req.get((site, st), 0) + 1
-        kind_alloc: dict[tuple[str, str], int] = {}
-        for s in holder.values():
-            kind_alloc[slot_kind[slot_ids[s]]] = kind_alloc.get(slot_kind[slot_ids[s]], 0) + 1
-        for key in sorted(set(kind_units) | set(kind_req)):
-            demand_rows.append(
-                {
-                    "period_id": pid,
-                    "site": key[0],
-                    "slot_type": key[1],
-                    "requests": kind_req.get(key, 0),
-                    "appointments": kind_units.get(key, 0),
-                    "allocated": kind_alloc.get(key, 0),
-                }
-            )
-        n_excl = sum(1 for e in excluded if e[0] == pid)
-        period_rows.append(
-            {
-                "period_id": pid,
-                "opens_at": int(opens[b]),
-                "closes_at": int(closes[b]),
-                "appointments_released": sum(released[b].values()),
-                "appointments_carried_in": carried_units,
-                "appointments": int(bslots.capacity.sum()),
-                "requests_new": len(new_in[b]),
-                "requests_carried_in": n_carried_in,
-                "excluded": n_excl,
-                "merged": len(merges),
-                "in_draw": len(in_draw),
-                "allocated": len(holder),
-                **counts,
-                "unmet": len(in_draw) - len(holder),
-                "appointments_unallocated": int(free.sum()),
-                "expired": expired,
-            }
-        )
-
-    waiting_rows = []
-    groups: dict[str, Any] = {}
-    for r in sorted(reqs.values(), key=lambda r: (r.registered_at, r.request_id)):
-        groups.setdefault(r.identity, r.group)
-    for who in sorted(first_period):
-        f = first_period[who]
-        sp = served_period.get(who)
-        waiting_rows.append(
-            {
-                "identity_key_hash": who,
-                "group": groups.get(who),
-                "first_period": pids[f],
-                "served_period": None if sp is None else pids[sp],
-                "periods_waited": None if sp is None else sp - f,
-            }
-        )
-    excluded_df = pd.DataFrame(excluded, columns=["period_id", "request_id", "row", "reason"])
-    excluded_df["period_id"] = excluded_df["period_id"].replace("", None)
-    merges_df = (
-        pd.concat(merge_frames, ignore_index=True)
-        if merge_frames
-        else pd.DataFrame(
-            columns=[
-                "identity_key_hash",
-                "kept_request_id",
-                "kept_row",
-                "dropped_request_id",
-                "dropped_row",
-                "period_id",
-            ]
-        )
-    )
-    merges_df = merges_df[
-        [
-            "period_id",
-            "identity_key_hash",
-            "kept_request_id",
-            "kept_row",
-            "dropped_request_id",
-            "dropped_row",
-        ]
-    ]
+        rp.tabulate(b, requests, slots, result, st, outcome, counts)
     return BatchRunResult(
         instance=instance,
         mechanism=mech,
         params=dict(used),
         seed=seed,
-        periods=pd.DataFrame(period_rows),
-        draws=_frame(
-            draw_rows,
-            [
-                "period_id",
-                "request_id",
-                "identity_key_hash",
-                "group",
-                "priority_tier",
-                "carry_over",
-                "tickets",
-                "lottery_position",
-                "slot_id",
-                "site",
-                "slot_type",
-                "via",
-                "outcome",
-            ],
-        ),
+        periods=pd.DataFrame(rp.rows["periods"]),
+        draws=_frame(rp.rows["draws"], DRAW_COLUMNS),
         demand=_frame(
-            demand_rows, ["period_id", "site", "slot_type", "requests", "appointments", "allocated"]
+            rp.rows["demand"],
+            ["period_id", "site", "slot_type", "requests", "appointments", "allocated"],
         ),
-        waiting=_frame(
-            waiting_rows,
-            ["identity_key_hash", "group", "first_period", "served_period", "periods_waited"],
-        ),
-        merges=merges_df.reset_index(drop=True),
-        excluded=excluded_df,
-        events=_frame(event_rows, ["period_id", "request_id", "slot_id", "event", "after"]),
-        commitments=pd.DataFrame(commit_rows),
-        batch_draws=draws,
+        waiting=_waiting(rp),
+        merges=_merges(rp.merges),
+        excluded=pd.DataFrame(rp.excluded, columns=["period_id", "request_id", "row", "reason"]),
+        events=_frame(rp.rows["events"], ["period_id", "request_id", "slot_id", "event", "after"]),
+        commitments=pd.DataFrame(rp.rows["commitments"]),
+        batch_draws=rp.draws,
+    )
+
+
+DRAW_COLUMNS = [
+    "period_id",
+    "request_id",
+    "identity_key_hash",
+    "group",
+    "priority_tier",
+    "carry_over",
+    "tickets",
+    "lottery_position",
+    "slot_id",
+    "site",
+    "slot_type",
+    "via",
+    "outcome",
+]
+MERGE_COLUMNS = [
+    "period_id",
+    "identity_key_hash",
+    "kept_request_id",
+    "kept_row",
+    "dropped_request_id",
+    "dropped_row",
+]
+
+
+def _merges(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    if not frames:
+        return pd.DataFrame(columns=MERGE_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[MERGE_COLUMNS]
+
+
+def _waiting(rp: _Replay) -> pd.DataFrame:
+    group: dict[str, Any] = {}
+    for r in sorted(rp.reqs.values(), key=lambda r: (r.registered_at, r.request_id)):
+        group.setdefault(r.identity, r.group)
+    rows = []
+    for who in sorted(rp.first_period):
+        f, sp = rp.first_period[who], rp.served_period.get(who)
+        rows.append(
+            {
+                "identity_key_hash": who,
+                "group": group.get(who),
+                "first_period": rp.pids[f],
+                "served_period": None if sp is None else rp.pids[sp],
+                "periods_waited": None if sp is None else sp - f,
+            }
+        )
+    return _frame(
+        rows, ["identity_key_hash", "group", "first_period", "served_period", "periods_waited"]
     )
 
 
