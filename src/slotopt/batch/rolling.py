@@ -129,8 +129,9 @@ class _Replay:
 
     def __init__(self, inst: BatchInstance, mechanism: str, params: dict[str, Any]) -> None:
         self.inst, self.mechanism, self.params = inst, mechanism, params
-        # The status quo puts a freed appointment straight back online, where the first in
-        # arrival order (the bots) takes it; the batch system keeps it for the next draw.
+        # The status quo books at once (no confirmation step) and puts a freed appointment
+        # straight back online, where the first in arrival order (the bots) takes it; the batch
+        # system asks winners to confirm and keeps freed appointments for the next draw.
         self.back_online = mechanism == "fcfs"
         self.reqs = _requests(inst)
         self.events = _events(inst)
@@ -339,7 +340,7 @@ class _Replay:
             rid = str(requests.request_id[i])
             who, sid = reqs[rid].identity, str(slots.slot_id[s])
             ev = self.events.get(rid, {})
-            if inst.confirmation_window is not None:
+            if inst.confirmation_window is not None and not self.back_online:
                 t = ev.get("confirm")
                 if t is None or t > inst.confirmation_window:
                     outcome[i] = "unconfirmed"
@@ -485,8 +486,8 @@ def run(
         but not recorded again.
     mechanism, params
         Override the instance's mechanism (e.g. ``"fcfs"`` for the status-quo baseline, which
-        also puts every freed appointment straight back online: the first request in arrival
-        order that accepts it takes it at once).
+        books at once, without the confirmation step, and puts every freed appointment straight
+        back online: the first request in arrival order that accepts it takes it).
 
     Returns
     -------
