@@ -307,6 +307,36 @@ def test_frames_round_trip():
         pd.testing.assert_frame_equal(a, b)
 
 
+def test_batch_requests_refuse_inconsistent_arrays():
+    good = dict(
+        request_id=np.array(["a", "b"], dtype=object),
+        priority_tier=np.array([1, 1]),
+        carry_over=np.array([0, 0]),
+        registered_at=np.array([0, 1]),
+        acc_indptr=np.array([0, 2, 3]),
+        acc_slot=np.array([0, 1, 1]),
+        acc_rank=np.array([-1, -1, -1]),
+    )
+    assert BatchRequests(**good).n_requests == 2
+    with pytest.raises(ValueError, match="pair twice"):
+        BatchRequests(**good | {"acc_slot": np.array([1, 1, 0])})
+    with pytest.raises(ValueError, match="unique"):
+        BatchRequests(**good | {"request_id": np.array(["a", "a"], dtype=object)})
+    with pytest.raises(ValueError, match="CSR"):
+        BatchRequests(**good | {"acc_indptr": np.array([0, 3, 2])})
+    with pytest.raises(ValueError, match="non-negative"):
+        BatchRequests(**good | {"carry_over": np.array([0, -1])})
+
+
+def test_allocation_table():
+    r, s = batch({"a": ["x"], "b": ["x"], "c": ["y"]}, {"x": 1, "y": 1})
+    d = run("fcfs", r, s)
+    table = d.allocation(r, s)
+    assert table["request_id"].tolist() == ["a", "b", "c"]
+    assert table["slot_id"].tolist()[0] == "x" and pd.isna(table["slot_id"].iloc[1])
+    assert table["slot_id"].iloc[2] == "y" and table["lottery_position"].tolist() == [1, 2, 3]
+
+
 def test_arrays_are_read_only():
     r, s = batch({"a": ["x"]}, {"x": 1})
     with pytest.raises(ValueError):
