@@ -223,6 +223,24 @@ def test_priority_serves_the_inflexible_applicant_of_footnote_4():
     }
 
 
+def test_listing_more_slots_never_hurts_in_the_priority_mechanism():
+    # Arnosti, footnote 6: with Algorithm 1, listing an extra acceptable slot never turns a
+    # matched applicant into an unmatched one (the lottery order does not depend on the lists)
+    rng = np.random.default_rng(31)
+    for case in range(60):
+        prefs, capacity, tier, _, _ = _random_batch(rng, n_req=7, n_slot=3)
+        r, s = batch(prefs, capacity, tier=tier)
+        before = winners(r, s, run("priority", r, s, seed=case).slot_of_request)
+        who = sorted(prefs)[case % len(prefs)]
+        extra = [sl for sl in capacity if sl not in prefs[who]]
+        if not extra:
+            continue
+        more = dict(prefs, **{who: {**prefs[who], extra[0]: 99}})
+        r2, s2 = batch(more, capacity, tier=tier)
+        after = winners(r2, s2, run("priority", r2, s2, seed=case).slot_of_request)
+        assert who not in before or who in after, case
+
+
 def _random_batch(rng, n_req=12, n_slot=4):
     slots = [f"s{j}" for j in range(n_slot)]
     capacity = {sl: int(rng.integers(0, 3)) for sl in slots}
