@@ -150,13 +150,18 @@ def entry_rate_figure(sim: MarketSimulation) -> Figure:
     mean over seeds with 95% intervals), beside the equilibrium model's prediction."""
     fig = Figure(figsize=(6.4, 3.8))
     ax = fig.subplots()
-    labels, means, lows, highs, model = [], [], [], [], []
+    labels: list[str] = []
+    means: list[float] = []
+    lows: list[float] = []
+    highs: list[float] = []
+    model: list[float] = []
     for s in sim.situations:
         st = sim.summary[s.key]["scalper_enters"]
+        mean = float(st["mean"] or 0.0)
         labels.append(f"{s.system.upper()}\n{s.label}\nn={s.applicants}")
-        means.append(st["mean"])
-        lows.append(st["mean"] - (st["ci_low"] if st["ci_low"] is not None else st["mean"]))
-        highs.append((st["ci_high"] if st["ci_high"] is not None else st["mean"]) - st["mean"])
+        means.append(mean)
+        lows.append(mean - (mean if st["ci_low"] is None else st["ci_low"]))
+        highs.append((mean if st["ci_high"] is None else st["ci_high"]) - mean)
         model.append(1.0 if sim.model[s.key]["scalper_enters"] else 0.0)
     x = np.arange(len(labels))
     colors = ["tab:red" if s.system == "fcfs" else "tab:blue" for s in sim.situations]
