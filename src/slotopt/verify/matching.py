@@ -340,9 +340,7 @@ def check_witness_chain(
         if ((lab < 0) | (lab > k)).any():
             problems.append(f"witness of {inst.applicant_ids[i]!r} misses one of their slots")
         elif prefix_max[k] >= position[i]:
-            problems.append(
-                f"witness of {inst.applicant_ids[i]!r} holds someone of lower priority"
-            )
+            problems.append(f"witness of {inst.applicant_ids[i]!r} holds someone of lower priority")
         if len(problems) > MAX_LISTED:
             break
     return problems

@@ -174,6 +174,16 @@ class MarketSimulation:
     model: dict[str, dict[str, object]]
     sweep: pd.DataFrame | None
 
+    def mean(self, system: str, measure: str, *, compared: bool = False) -> float | None:
+        """A measure's mean over seeds for ``system`` at this market's demand (or the compared
+        one), e.g. ``sim.mean("batch", "scalper_enters")``."""
+        index = SYSTEM_INDEX[system] + (2 if compared else 0)
+        (sit,) = [s for s in self.situations if s.index == index]
+        return self.summary[sit.key][measure]["mean"]
+
+
+SYSTEM_INDEX = {"fcfs": 0, "batch": 1}
+
 
 def simulate_market(
     inst: MarketInstance,

@@ -40,6 +40,7 @@ of the run uses with context ``"round-<t>"``. Same seed and config, same run, bi
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -271,6 +272,20 @@ def _grab(inst: MarketInstance, searching: np.ndarray) -> float:
     return float(1.0 - np.exp(-np.count_nonzero(searching) * poll / inst.human_retry_seconds))
 
 
+@functools.lru_cache(maxsize=16)
+def _id_block(prefix: str, size: int) -> np.ndarray:
+    block = np.array([f"{prefix}{i}" for i in range(size)], dtype=object)
+    block.flags.writeable = False
+    return block
+
+
+def _ids(prefix: str, count: int) -> np.ndarray:
+    """Request ids ``prefix0 .. prefix{count-1}``: applicant ``i`` is ``a{i}`` (her identity),
+    fake identities are ``fake{j}``. Built once per size (a power of two) and sliced."""
+    size = 1 << max(count - 1, 0).bit_length()
+    return _id_block(prefix, size)[:count]
+
+
 def _should_flood(inst: MarketInstance, n_clients: int, n_direct: float, capacity: int) -> bool:
     """The scalper's best response once he knows his clients (Box 1, step 3), in expectation:
     flood iff fakes serve more clients than his clients' own requests alone."""
@@ -304,9 +319,7 @@ def _batch_round(
         inst, n_clients, (1.0 - inst.direct_failure) * (n - n_clients), capacity
     )
     fakes = round(inst.fakes_per_slot * capacity) if flooded else 0
-    ids = np.array(
-        [f"a{i}" for i in requesters.tolist()] + [f"fake{j}" for j in range(fakes)], dtype=object
-    )
+    ids = np.concatenate([_ids("a", n)[requesters], _ids("fake", fakes)])
     total = ids.size
     ones = np.ones(total, dtype=np.int64)
     requests = BatchRequests(
