@@ -45,21 +45,11 @@ import numpy as np
 import pandas as pd
 
 from slotopt.engines.batch.types import BatchRequests, BatchSlots, DrawResult
-from slotopt.engines.lottery import MAX_TICKETS, uniform_order, weighted_order
+from slotopt.engines.lottery import uniform_order, weighted_order
 from slotopt.errors import UsageError
+from slotopt.instance.batch import DEFAULT_CAP, MECHANISMS, WEIGHT_RULES, check_params
 
 __all__ = ["MECHANISMS", "WEIGHT_RULES", "draw", "tickets"]
-
-MECHANISMS: tuple[str, ...] = ("uniform", "serial_dictatorship", "priority", "weighted", "fcfs")
-WEIGHT_RULES: tuple[str, ...] = ("constant", "linear", "doubling")
-DEFAULT_CAP = 2**10
-_PARAMS: dict[str, dict[str, Any]] = {
-    "uniform": {},
-    "serial_dictatorship": {},
-    "priority": {},
-    "weighted": {"rule": "linear", "cap": DEFAULT_CAP},
-    "fcfs": {},
-}
 
 
 def tickets(carry_over: np.ndarray, rule: str, *, cap: int = DEFAULT_CAP) -> np.ndarray:
@@ -82,29 +72,9 @@ def tickets(carry_over: np.ndarray, rule: str, *, cap: int = DEFAULT_CAP) -> np.
 
 
 def _resolve_params(mechanism: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    if mechanism not in MECHANISMS:
-        raise UsageError(f"mechanism must be one of {', '.join(MECHANISMS)}, got {mechanism!r}")
-    defaults = _PARAMS[mechanism]
-    unknown = sorted(set(params) - set(defaults))
-    if unknown:
-        allowed = ", ".join(defaults) or "none"
-        raise UsageError(
-            f"mechanism {mechanism!r} takes no parameter {', '.join(unknown)} (accepted: {allowed})"
-        )
-    used = defaults | dict(params)
-    if mechanism == "weighted":
-        if used["rule"] not in WEIGHT_RULES:
-            raise UsageError(
-                f"weighted rule must be one of {', '.join(WEIGHT_RULES)}, got {used['rule']!r}"
-            )
-        cap = used["cap"]
-        if (
-            isinstance(cap, bool)
-            or not isinstance(cap, int | np.integer)
-            or not (1 <= int(cap) <= MAX_TICKETS)
-        ):
-            raise UsageError(f"weighted cap is an integer from 1 to {MAX_TICKETS}, got {cap!r}")
-        used["cap"] = int(cap)
+    used, problems = check_params(mechanism, params)
+    if problems:
+        raise UsageError("; ".join(problems))
     return used
 
 
