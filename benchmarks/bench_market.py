@@ -7,7 +7,8 @@ Run from the repository root (results go in docs/performance.md, "Scalper market
 
 The market: 10,000 applicants, 5,000 slots per round (high demand), values uniform on
 [10, 100], entry cost 100,000, everything else at the config defaults (docs/market.md). One run
-of each system (FCFS, batch) with the learning scalper, each round vectorised over applicants;
+of each system (FCFS, batch) with the learning scalper, best of ``--repeats`` (wall clock and
+CPU time, as the machine may be shared), each round vectorised over applicants;
 every batch round draws its lottery through ``slotopt.engines.batch.draw`` (10,000 requests, one
 SHA-256 digest each). The target is under 30 s per system on 2 cores.
 
@@ -28,7 +29,7 @@ from slotopt.engines.batch import BatchRequests, BatchSlots, draw
 from slotopt.engines.market.simulation import run_streams, simulate_run
 from slotopt.instance.market import MarketInstance, market_from_dict
 
-from _common import environment, table, timed
+from _common import environment, table, timed_cpu
 
 TARGET_SECONDS = 30.0
 
@@ -136,25 +137,26 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     ok = True
     for system in ("fcfs", "batch"):
-        best = math.inf
+        best, best_cpu = math.inf, math.inf
         out: dict[str, np.ndarray] = {}
         for _ in range(args.repeats):
-            seconds, out = timed(simulate_run, inst, system, inst.applicants, run_streams(1, 0, 0))
-            best = min(best, seconds)
-        loop_best = math.inf
+            seconds, cpu, out = timed_cpu(
+                simulate_run, inst, system, inst.applicants, run_streams(1, 0, 0)
+            )
+            best, best_cpu = min(best, seconds), min(best_cpu, cpu)
+        loop_best = loop_cpu = math.inf
         for _ in range(max(1, args.repeats - 1)):
-            loop_s, _total = timed(loop_run, inst, system, args.loop_rounds, 1)
-            loop_best = min(loop_best, loop_s)
-        per_round = best / rounds
-        loop_per_round = loop_best / args.loop_rounds
+            loop_s, loop_c, _total = timed_cpu(loop_run, inst, system, args.loop_rounds, 1)
+            loop_best, loop_cpu = min(loop_best, loop_s), min(loop_cpu, loop_c)
         rows.append(
             {
                 "system": system,
                 "rounds": rounds,
                 "seconds": best,
-                "ms/round": 1000 * per_round,
-                "loop ms/round": 1000 * loop_per_round,
-                "loop / vectorised": loop_per_round / per_round,
+                "cpu seconds": best_cpu,
+                "ms/round": 1000 * best / rounds,
+                "loop ms/round": 1000 * loop_best / args.loop_rounds,
+                "loop / vectorised (cpu)": (loop_cpu / args.loop_rounds) / (best_cpu / rounds),
                 "late entry rate": float(np.mean(out["entered"][rounds // 2 :])),
             }
         )
@@ -162,8 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     print(
         f"target: {rounds} rounds of a {inst.applicants:,}-applicant market under "
-        f"{TARGET_SECONDS:.0f} s per system: {'met' if ok else 'NOT met'}"
+        f"{TARGET_SECONDS:.0f} s per system (best wall clock): {'met' if ok else 'NOT met'}"
     )
+    print("(on a shared machine the cpu seconds are what the run takes alone)")
     return 0 if ok else 1
 
 

@@ -128,3 +128,25 @@ def test_posted_price_when_nobody_would_come() -> None:
     # equal beliefs and no direct cost: no positive price attracts anyone; he posts the price
     # that would be best were he believed
     assert posted_price(u, np.array([1.0, 2.0, 2.0]), 0.5, 0.5) == 8.0
+
+
+def test_duplicate_requests_are_merged_by_the_batch_systems_deduplication() -> None:
+    """One request per identity: the scalper's extra requests under his clients' names are
+    merged away (and reported), so they do not raise his clients' chances; without the de-dup
+    they would (four tickets each)."""
+    inst = market_from_dict(small(cancel_rate=0.0))
+    clients = np.zeros(60, dtype=bool)
+    clients[:10] = True
+    rates, dropped = {}, {}
+    for label, extra, dedup in (("none", 0, True), ("merged", 3, True), ("kept", 3, False)):
+        cfg = inst.with_(duplicates_per_client=extra, deduplicate=dedup)
+        rng = np.random.Generator(np.random.PCG64(2))
+        rounds = [_batch_round(cfg, True, clients, 0, rng, 5, t) for t in range(1, 81)]
+        rates[label] = np.mean([np.count_nonzero(r.paid) for r in rounds]) / 10
+        dropped[label] = {r.duplicates_dropped for r in rounds}
+    assert dropped == {"none": {0}, "merged": {30}, "kept": {0}}
+    # 30 slots for 60 identities: 1/2 each; with 30 duplicates kept a client holds 4 of 90
+    # tickets: 1 - C(86, 30) / C(90, 30), about 0.81
+    assert rates["merged"] == pytest.approx(0.5, abs=0.07)
+    assert rates["none"] == pytest.approx(0.5, abs=0.07)
+    assert rates["kept"] == pytest.approx(0.81, abs=0.07)

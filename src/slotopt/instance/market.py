@@ -12,7 +12,9 @@ Every other key is optional (defaults in :data:`DEFAULTS`, meanings in docs/mark
 ``compare_applicants`` / ``compare_label`` (a second demand level run alongside, for the
 four-situation figure), ``window_seconds``, ``bot_poll_ms``, ``human_retry_seconds``,
 ``cancel_rate``, ``direct_cost``, ``direct_failure``, ``fake_pass``, ``fakes_per_slot``,
-``flooding`` (``"profitable"``, ``"always"``, ``"never"``), ``learning`` (an object: ``rate``,
+``flooding`` (``"profitable"``, ``"always"``, ``"never"``), ``duplicates_per_client`` (extra
+requests the scalper files under each client's identity), ``deduplicate`` (whether the batch
+platform keeps one request per identity, default true), ``learning`` (an object: ``rate``,
 ``temperature``, ``exploration``, ``initial_profit``, ``belief_rate``,
 ``initial_direct_belief``) and ``sweep`` (an object: ``applicants``, ``fake_pass`` (lists),
 ``rounds``, ``seeds``). ``values`` may instead be a list of ``applicants`` positive numbers.
@@ -62,6 +64,8 @@ DEFAULTS: dict[str, Any] = {
     "fake_pass": 0.0,
     "fakes_per_slot": 10.0,
     "flooding": "profitable",
+    "duplicates_per_client": 0,
+    "deduplicate": True,
     "seed": 0,
 }
 LEARNING_DEFAULTS: dict[str, Any] = {
@@ -146,6 +150,8 @@ class MarketInstance:
     fake_pass: float
     fakes_per_slot: float
     flooding: str
+    duplicates_per_client: int
+    deduplicate: bool
     learning: Learning
     sweep: Sweep | None
     source: Path | None = None
@@ -254,6 +260,14 @@ class _Reader:
             )
 
 
+def _flag(r: _Reader, key: str, default: bool) -> bool:
+    value = r.get(key, default)
+    if not isinstance(value, bool):
+        r.problems.add(r.where(key), f"expected true or false, got {value!r}")
+        return default
+    return value
+
+
 def _values(r: _Reader, applicants: int) -> tuple[Any, ...]:
     raw = r.spec.get("values")
     where = r.where("values")
@@ -286,7 +300,8 @@ def _values(r: _Reader, applicants: int) -> tuple[Any, ...]:
 
 
 def _learning(r: _Reader, entry_cost: float) -> Learning:
-    raw = r.spec.get("learning") or {}
+    raw = r.spec.get("learning")
+    raw = {} if raw is None else raw
     if not isinstance(raw, dict):
         r.problems.add(r.where("learning"), f"expected an object, got {raw!r}")
         raw = {}
@@ -432,6 +447,10 @@ def market_from_dict(
             "fakes_per_slot", d["fakes_per_slot"], lambda x: 0 <= x <= 1000, "a number in [0, 1000]"
         ),
         flooding=str(flooding),
+        duplicates_per_client=r.integer(
+            "duplicates_per_client", d["duplicates_per_client"], 0, "an integer >= 0"
+        ),
+        deduplicate=_flag(r, "deduplicate", d["deduplicate"]),
         learning=_learning(r, entry_cost),
         sweep=_sweep(r),
         source=source,

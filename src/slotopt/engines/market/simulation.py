@@ -44,8 +44,10 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from slotopt.engines.batch import BatchRequests, BatchSlots, draw
+from slotopt.engines.batch.identity import deduplicate
 from slotopt.instance.market import MarketInstance
 
 __all__ = [
@@ -72,6 +74,7 @@ COLUMNS = (
     "scalper_profit",
     "flooded",
     "fake_requests",
+    "duplicates_dropped",
     "direct_requests",
     "direct_served",
     "served",
@@ -197,6 +200,7 @@ class _Round:
     carry: int
     flooded: bool
     fakes: int
+    duplicates_dropped: int = 0
 
 
 def _fcfs_round(
@@ -320,6 +324,11 @@ def _batch_round(
     )
     fakes = round(inst.fakes_per_slot * capacity) if flooded else 0
     ids = np.concatenate([_ids("a", n)[requesters], _ids("fake", fakes)])
+    owner = np.concatenate([requesters, np.full(fakes, -1, dtype=np.int64)])
+    dropped = 0
+    extra = inst.duplicates_per_client if active else 0
+    if extra and n_clients:
+        ids, owner, dropped = _with_duplicates(inst, ids, owner, np.flatnonzero(clients), extra)
     total = ids.size
     ones = np.ones(total, dtype=np.int64)
     requests = BatchRequests(
@@ -335,14 +344,17 @@ def _batch_round(
     won = draw("uniform", requests, slots, seed=lottery_seed, context=f"round-{round_no}")
     won_mask = won.slot_of_request >= 0
     holds = np.zeros(n, dtype=bool)
-    holds[requesters[won_mask[: requesters.size]]] = True
+    real = won_mask & (owner >= 0)
+    holds[owner[real]] = True
+    # a second slot won under the same (duplicated) identity cannot be used by anyone
+    double = int(np.count_nonzero(real)) - int(np.count_nonzero(holds))
     paid = holds & clients
-    fake_wins = int(np.count_nonzero(won_mask[requesters.size :]))
+    fake_wins = int(np.count_nonzero(won_mask & (owner < 0)))
     passing = int(rng.binomial(fake_wins, inst.fake_pass)) if fake_wins else 0
     got = _pick(clients & ~holds, passing, rng)
     paid[got] = True
     holds[got] = True
-    wasted = capacity - int(np.count_nonzero(won_mask)) + fake_wins - got.size
+    wasted = capacity - int(np.count_nonzero(won_mask)) + fake_wins - got.size + double
     cancel = holds & (rng.random(n) < inst.cancel_rate)
     k = int(np.count_nonzero(cancel))
     holds &= ~cancel
@@ -350,14 +362,45 @@ def _batch_round(
         holds=holds,
         paid=paid,
         direct=direct,
-        scalper_slots=int(np.count_nonzero(paid)) - got.size + fake_wins,
+        scalper_slots=int(np.count_nonzero(paid)) - got.size + fake_wins + double,
         capacity=capacity,
         wasted=wasted,
         cancelled=k,
         carry=k,
         flooded=flooded,
         fakes=fakes,
+        duplicates_dropped=dropped,
     )
+
+
+def _with_duplicates(
+    inst: MarketInstance, ids: np.ndarray, owner: np.ndarray, clients: np.ndarray, extra: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Add ``extra`` requests under each client's identity (ids ``a{i}~{j}``), then, when the
+    platform de-duplicates, keep one request per identity through the batch system's own
+    :func:`slotopt.engines.batch.identity.deduplicate`. Simulated identities are already
+    normalised, so the identity key is the applicant's id itself (fakes are each their own)."""
+    dup_ids = np.array(
+        [f"a{i}~{j}" for i in clients.tolist() for j in range(1, extra + 1)], dtype=object
+    )
+    dup_owner = np.repeat(clients, extra)
+    ids = np.concatenate([ids, dup_ids])
+    owner = np.concatenate([owner, dup_owner])
+    if not inst.deduplicate:
+        return ids, owner, 0
+    key = np.where(owner >= 0, _ids("a", int(owner.max()) + 1)[np.maximum(owner, 0)], ids)
+    registered = np.concatenate([np.zeros(ids.size - dup_ids.size), np.ones(dup_ids.size)])
+    kept, merges = deduplicate(
+        pd.DataFrame(
+            {
+                "request_id": ids,
+                "registered_at": registered.astype(np.int64),
+                "identity_key_hash": key,
+            }
+        )
+    )
+    keep = np.isin(ids, kept["request_id"].to_numpy(dtype=object))
+    return ids[keep], owner[keep], len(merges)
 
 
 def simulate_run(
@@ -443,6 +486,7 @@ def simulate_run(
         row["scalper_profit"][t] = profit
         row["flooded"][t] = res.flooded
         row["fake_requests"][t] = res.fakes
+        row["duplicates_dropped"][t] = res.duplicates_dropped
         row["direct_requests"][t] = n_direct
         row["direct_served"][t] = direct_served
         row["served"][t] = int(np.count_nonzero(res.holds))
