@@ -101,3 +101,19 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(
 def test_negative_seed_is_a_usage_error(tmp_path: Path) -> None:
     assert run(write(tmp_path), tmp_path / "out", "--seed", "-1") == 2
     assert not (tmp_path / "out").exists()
+
+
+def test_a_market_instance_folder_solves_through_slotopt_solve(tmp_path: Path) -> None:
+    import slotopt
+    from slotopt.errors import UsageError
+
+    folder = tmp_path / "market"
+    folder.mkdir()
+    (folder / "instance.json").write_text(json.dumps(small(rounds=6)))
+    inst = slotopt.load_instance(folder)
+    assert inst.kind == "market" and inst.input_sha256.keys() == {"instance.json"}
+    result = slotopt.solve(folder, seed=3)
+    assert result.summary()["seed"] == 3 and {"fcfs", "batch"} <= result.summary().keys()
+    for bad in ({"method": "greedy"}, {"verify": True}, {"rounds": 3}):
+        with pytest.raises(UsageError):
+            slotopt.solve(inst, **bad)

@@ -31,10 +31,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from slotopt._atomic import atomic_folder, write_json
-from slotopt.engines.market.experiment import MEASURES, MarketSimulation
+from slotopt.engines.market.experiment import MEASURES, MarketSimulation, simulate_market
+from slotopt.errors import UsageError
+from slotopt.instance.market import MarketInstance
 from slotopt.run.folders import common_summary
 
-__all__ = ["MarketResult"]
+__all__ = ["MarketResult", "solve_market"]
 
 _MODEL_OF = {
     "scalper_enters": "scalper_enters",
@@ -143,6 +145,36 @@ class MarketResult:
                 fig.savefig(tmp / f"{name}.png", dpi=110, bbox_inches="tight")
             write_json(tmp / "summary.json", summary)
         return out
+
+
+def solve_market(
+    inst: MarketInstance,
+    *,
+    method: str | None = None,
+    seed: int | None = None,
+    verify: bool = False,
+    sweep: bool = True,
+    **options: Any,
+) -> MarketResult:
+    """``slotopt.solve()`` for ``kind: "market"``: the simulation (method ``"simulate"``, the
+    only one) of every situation and the sweep, as a :class:`MarketResult`.
+
+    Raises
+    ------
+    UsageError
+        Another method, ``verify=True`` (a simulation has no certificates) or unknown options.
+    """
+    if method not in (None, "simulate"):
+        raise UsageError(f"kind 'market' has one method, 'simulate'; got {method!r}")
+    if verify:
+        raise UsageError("kind 'market' has no certificates to verify (it is a simulation)")
+    if options:
+        raise UsageError(f"kind 'market' takes no option {', '.join(sorted(options))}")
+    import time
+
+    start = time.perf_counter()
+    sim = simulate_market(inst, seed=seed, sweep=sweep)
+    return MarketResult(sim, time.perf_counter() - start)
 
 
 def entry_rate_figure(sim: MarketSimulation) -> Figure:
