@@ -150,3 +150,12 @@ def test_duplicate_requests_are_merged_by_the_batch_systems_deduplication() -> N
     assert rates["merged"] == pytest.approx(0.5, abs=0.07)
     assert rates["none"] == pytest.approx(0.5, abs=0.07)
     assert rates["kept"] == pytest.approx(0.81, abs=0.07)
+
+
+def test_run_streams_are_the_documented_spawned_seed_sequences() -> None:
+    child = np.random.SeedSequence(42).spawn(3)[2].spawn(5)[4]
+    behaviour, lottery = child.spawn(2)
+    streams = run_streams(42, 2, 4)
+    expected = np.random.Generator(np.random.PCG64(behaviour)).random(3)
+    np.testing.assert_array_equal(streams.rng.random(3), expected)
+    assert streams.lottery_seed == int(lottery.generate_state(1, np.uint64)[0] >> np.uint64(1))
