@@ -55,6 +55,7 @@ REPO = Path(__file__).resolve().parents[2]
         ({"values": {"distribution": "normal", "low": 1, "high": 2}}, "key values.distribution"),
         ({"values": {"distribution": "uniform", "low": 5, "high": 2}}, "key values.high"),
         ({"values": [1, 2]}, "key values"),
+        ({"values": [1.0] * 61}, "key values"),
         ({"values": [1.0] * 59 + [-1.0]}, "key values[59]"),
         ({"learning": {"rate": 0}}, "key learning.rate"),
         ({"learning": {"speed": 1}}, "key learning.speed"),

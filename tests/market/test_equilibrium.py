@@ -182,3 +182,42 @@ def test_bad_arguments_are_usage_errors_naming_the_argument(kwargs: dict, word: 
     args = {"values": [3.0, 2.0], "slots": 1, "entry_cost": 1.0} | kwargs
     with pytest.raises(UsageError, match=word):
         equilibrium(args.pop("values"), args.pop("slots"), args.pop("entry_cost"), **args)
+
+
+def test_own_request_candidate_is_dropped_when_the_scalper_would_rather_flood() -> None:
+    # values 3, 3, 1; m = 1; phi = 3/4, kappa = 1, pi = 1.
+    # k = 2 (u = 3): T = 2 + 1/4, q = 4/9; own revenue would be 2 (1 + 3/4 * 4/9 * 3) = 4, but
+    #   flooding serves min(1, 2) = 1 > 2 q = 8/9 clients, so he would flood: not an equilibrium.
+    # k = 3 (u = 1): q = 1/3; flooding serves 1 = 3 q, not more: valid, revenue
+    #   3 (1 + 3/4 * 1/3 * 1) = 15/4 at price 3/4 + 3 = 15/4.
+    # flood at u = 3 (k = 2): revenue 3 * min(1, 2) = 3.
+    out = batch_equilibrium([3, 3, 1], 1, 0.01, direct_failure=0.75, direct_cost=1, fake_pass=1)
+    assert out.regime is Regime.OWN_REQUESTS and out.clients == 3
+    assert out.scalper_revenue == pytest.approx(3.75) and out.price == pytest.approx(3.75)
+
+
+def test_a_tie_between_own_requests_and_flooding_goes_to_own_requests() -> None:
+    # values 10, 8, 3; m = 2; pi = 1: flooding earns 16 at 8 (see above); own requests with
+    # phi = 0 earn kappa * n = 3 kappa: equal at kappa = 16/3
+    out = batch_equilibrium([10, 8, 3], 2, 1, direct_cost=16 / 3, fake_pass=1)
+    assert out.scalper_revenue == pytest.approx(16.0)
+    assert out.regime is Regime.OWN_REQUESTS
+
+
+@given(
+    values=values_st,
+    m=st.integers(1, 10),
+    pi=st.sampled_from([0.25, 0.5, 0.75, 1.0]),
+)
+def test_flooding_outcome_serves_what_passing_fakes_can_carry(
+    values: list[float], m: int, pi: float
+) -> None:
+    out = batch_equilibrium(values, m, 1e-9, fake_pass=pi)
+    if out.regime is Regime.FLOOD:
+        assert out.applicants_served == pytest.approx(min(pi * m, out.clients))
+        assert out.slots_wasted == pytest.approx(m - out.applicants_served)
+        assert out.scalper_revenue == pytest.approx(out.price * out.applicants_served)
+    elif not out.scalper_enters:
+        n = len(values)
+        assert out.applicants_served == min(m, n) and out.slots_wasted == m - min(m, n)
+        assert out.applicant_surplus == pytest.approx(min(1.0, m / n) * sum(values))

@@ -159,3 +159,32 @@ def test_run_streams_are_the_documented_spawned_seed_sequences() -> None:
     expected = np.random.Generator(np.random.PCG64(behaviour)).random(3)
     np.testing.assert_array_equal(streams.rng.random(3), expected)
     assert streams.lottery_seed == int(lottery.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def test_applicants_compare_the_scalper_with_their_own_failing_request() -> None:
+    from slotopt.engines.market.simulation import chooses_scalper
+
+    v = np.array([10.0, 20.0, 40.0])
+    # b_c = 0.9, b_d = 0.6, phi = 0.5, kappa = 1, p = 10: scalper 0.9 (v - 10) against
+    # 0.3 v - 1: v = 10 -> 0 vs 2 no; v = 20 -> 9 vs 5 yes; v = 40 -> 27 vs 11 yes (ignoring
+    # the failure, 0.6 v - 1, would turn v = 20 away: 9 vs 11)
+    assert chooses_scalper(v, 10.0, 0.9, 0.6, 0.5, 1.0).tolist() == [False, True, True]
+    # without the failure (phi = 0): 0.5 v - 1 -> v = 20: 9 vs 9 ties go to him; v = 10: no
+    assert chooses_scalper(v, 10.0, 0.9, 0.5, 0.0, 1.0).tolist() == [False, True, True]
+    assert chooses_scalper(v, 10.0, 0.9, 0.6, 0.0, 0.0).tolist() == [False, False, True]
+
+
+def test_entry_probabilities_follow_the_documented_learning_rule() -> None:
+    inst = market_from_dict(small(rounds=60, entry_cost=1500))
+    out = simulate_run(inst, "fcfs", 60, run_streams(0, 0, 0))
+    learn = inst.learning
+    avg = learn.initial_profit
+    for t in range(60):
+        eps = learn.exploration
+        expected = eps + (1 - 2 * eps) / (1 + np.exp(-avg / learn.temperature))
+        assert out["entry_probability"][t] == pytest.approx(expected)
+        if out["entered"][t]:
+            avg += learn.rate * (out["scalper_profit"][t] - avg)
+        else:
+            assert out["scalper_profit"][t] == 0
+    assert out["entered"].any() and not out["entered"].all()

@@ -55,6 +55,7 @@ __all__ = [
     "SYSTEMS",
     "RunStreams",
     "Situation",
+    "chooses_scalper",
     "expected_served",
     "posted_price",
     "run_streams",
@@ -168,6 +169,20 @@ def posted_price(
     revenue = prices * np.asarray(served, dtype=np.float64)
     best = np.flatnonzero(revenue == revenue.max())
     return float(prices[best].min())
+
+
+def chooses_scalper(
+    values: np.ndarray,
+    price: float,
+    belief_client: float,
+    belief_direct: float,
+    direct_failure: float,
+    direct_cost: float,
+) -> np.ndarray:
+    """Who goes to an active scalper: ``b_c (v - p) >= b_d (1 - phi) v - kappa`` (indifferent
+    applicants go, the model's tie rule)."""
+    own = belief_direct * (1.0 - direct_failure) * values - direct_cost
+    return belief_client * (values - price) >= own
 
 
 def _draw_values(inst: MarketInstance, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -453,7 +468,7 @@ def simulate_run(
                 direct_cost=kappa,
             )
         if active:
-            clients = belief_client * (v - p) >= belief_direct * (1.0 - phi) * v - kappa
+            clients = chooses_scalper(v, p, belief_client, belief_direct, phi, kappa)
         else:
             clients = np.zeros(applicants, dtype=bool)
         if system == "fcfs":
