@@ -117,3 +117,17 @@ def test_a_market_instance_folder_solves_through_slotopt_solve(tmp_path: Path) -
     for bad in ({"method": "greedy"}, {"verify": True}, {"rounds": 3}):
         with pytest.raises(UsageError):
             slotopt.solve(inst, **bad)
+
+
+def test_progress_bar_redraws_one_line_and_ends_it() -> None:
+    import io
+
+    from slotopt.run.commands.simulate import Bar
+
+    stream = io.StringIO()
+    bar = Bar("simulate market x", stream)
+    bar(1, 4)
+    bar(4, 4)
+    text = stream.getvalue()
+    assert text.count("\r") == 2 and text.endswith("] 4/4 runs\n")
+    assert "[#######" in text and "1/4 runs" in text
