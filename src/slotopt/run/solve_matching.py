@@ -19,7 +19,7 @@ METHODS = MATCHING_METHODS
 
 
 # Options of the solver module: the MIP methods and the second stages take them.
-SOLVER_OPTIONS = frozenset({"time_limit", "mip_gap", "threads", "raise_on_failure"})
+SOLVER_OPTIONS = frozenset({"time_limit", "mip_gap", "threads", "raise_on_failure", "log"})
 COMBINATORIAL = frozenset({"greedy", "naive", "serial-dictatorship"})
 
 

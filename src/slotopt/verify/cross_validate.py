@@ -52,7 +52,7 @@ LEXICOGRAPHIC_POSITIONS_MAX_APPLICANTS = 10_000
 given: levels = positions needs thousands of re-solves at ~10 ms each (docs/performance.md)."""
 
 _MIP_METHODS = {"lp", "lexicographic"}
-_MIP_OPTIONS = {"time_limit", "mip_gap", "threads"}
+_MIP_OPTIONS = {"time_limit", "mip_gap", "threads", "log"}
 
 
 def total_rank(inst: MatchingInstance, slot_of: np.ndarray) -> float | None:
