@@ -16,6 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from slotopt.engines.matching.order import draw_seed
+from slotopt.errors import UsageError
+
 MATCHING_METHODS: dict[str, str] = {
     "greedy": "slotopt.engines.matching.greedy:greedy_matching",
     "naive": "slotopt.engines.matching.naive:naive_matching",
@@ -41,3 +44,35 @@ def unpack(out: Any) -> tuple[np.ndarray, dict[str, Any]]:
         slot_of, info = out
         return np.asarray(slot_of, dtype=np.int64), dict(info)
     return np.asarray(out, dtype=np.int64), {}
+
+
+def resolve_seed(instance: Any, seed: Any, *, needed_for: str | None = None) -> int:
+    """The seed a run uses: ``seed``, else the instance's ``seed``, else a fresh one.
+
+    Parameters
+    ----------
+    instance
+        Any instance kind (its ``seed`` attribute, None when instance.json has none).
+    seed
+        The caller's seed or None.
+    needed_for
+        When given, a missing seed is an error naming what needs it (``slotopt export``
+        writes a model that depends on the lottery, so it never draws one).
+
+    Raises
+    ------
+    UsageError
+        ``seed`` is not an integer >= 0, or no seed exists and ``needed_for`` forbids drawing.
+    """
+    if seed is None:
+        seed = getattr(instance, "seed", None)
+    if seed is None:
+        if needed_for is not None:
+            raise UsageError(
+                f"--seed: {needed_for} depends on the lottery order and instance.json has no "
+                "seed; pass --seed N"
+            )
+        seed = draw_seed()
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise UsageError(f"seed must be an integer >= 0, got {seed!r}")
+    return int(seed)

@@ -44,7 +44,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from slotopt.errors import InfeasibleError, SolverError
+from slotopt.errors import InfeasibleError, SolverError, UsageError
 
 __all__ = [
     "CompiledModel",
@@ -52,6 +52,7 @@ __all__ = [
     "SolutionStatus",
     "SolveOutcome",
     "StopReason",
+    "check_solver_options",
     "compile_model",
     "highs_available",
     "make_persistent",
@@ -184,6 +185,35 @@ def _error_lines(log: str) -> str:
     """HiGHS's error lines in a log, joined; "" when there are none."""
     lines = [ln.strip() for ln in log.splitlines() if ln.lstrip().startswith("ERROR")]
     return " ".join(lines)
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, int | float | np.integer | np.floating) and not isinstance(x, bool)
+
+
+def check_solver_options(options: Mapping[str, Any]) -> None:
+    """Refuse solver option values HiGHS would reject or misread, before any model is built.
+
+    Raises
+    ------
+    UsageError
+        ``time_limit`` not a number >= 0, ``mip_gap`` not in [0, 1], ``threads`` not an
+        integer >= 0 (0: HiGHS's default), ``log`` not a bool or a writable text stream.
+    """
+    limit = options.get("time_limit")
+    if limit is not None and (not _is_number(limit) or not limit >= 0 or np.isnan(limit)):
+        raise UsageError(f"time_limit must be a number of seconds >= 0, got {limit!r}")
+    gap = options.get("mip_gap")
+    if gap is not None and (not _is_number(gap) or not 0 <= gap <= 1):
+        raise UsageError(f"mip_gap must be a number in [0, 1], got {gap!r}")
+    threads = options.get("threads")
+    if threads is not None and (
+        isinstance(threads, bool) or not isinstance(threads, int | np.integer) or threads < 0
+    ):
+        raise UsageError(f"threads must be an integer >= 0 (0: HiGHS's choice), got {threads!r}")
+    log = options.get("log")
+    if log is not None and not isinstance(log, bool) and not callable(getattr(log, "write", None)):
+        raise UsageError(f"log must be True, False or a text stream, got {log!r}")
 
 
 def _highs_class() -> Any:
@@ -374,7 +404,7 @@ def raise_for_outcome(
         advice = _ADVICE[stop]
     raise SolverError(
         f"HiGHS stopped on the {what} with {stop.value}{limit} and solution {sol.value}"
-        f"{said}; {advice} (or pass raise_on_failure=False to get the status instead)"
+        f"{said}; {advice} (or pass on_failure='record' to get the status instead)"
     )
 
 

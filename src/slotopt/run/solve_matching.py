@@ -7,11 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from slotopt.engines.matching.order import draw_seed, positions_from_order, priority_order
-from slotopt.errors import UsageError, VerificationError
+from slotopt.engines.matching.order import positions_from_order, priority_order
+from slotopt.errors import InfeasibleError, SlotoptError, SolverError, UsageError, VerificationError
+from slotopt.formulations.solver import SolutionStatus, StopReason, check_solver_options
 from slotopt.instance.matching import MatchingInstance
-from slotopt.methods import MATCHING_METHODS, SECOND_STAGES, load, unpack
+from slotopt.methods import MATCHING_METHODS, SECOND_STAGES, load, resolve_seed, unpack
 from slotopt.run.matching_result import MatchingResult
+from slotopt.run.outcome import StageOutcome, VerificationOutcome, exact, on_failure_option
 from slotopt.verify.matching import check_matching
 
 # Re-exported for callers that looked the registries up here.
@@ -19,7 +21,7 @@ METHODS = MATCHING_METHODS
 
 
 # Options of the solver module: the MIP methods and the second stages take them.
-SOLVER_OPTIONS = frozenset({"time_limit", "mip_gap", "threads", "raise_on_failure", "log"})
+SOLVER_OPTIONS = frozenset({"time_limit", "mip_gap", "threads", "log"})
 COMBINATORIAL = frozenset({"greedy", "naive", "serial-dictatorship"})
 
 
@@ -39,12 +41,17 @@ def _method_options(
     return {}
 
 
-def resolve_seed(inst: MatchingInstance, seed: int | None) -> int:
-    if seed is None:
-        seed = inst.seed if inst.seed is not None else draw_seed()
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
+def _stage(stage: str, name: str, info: dict[str, Any]) -> StageOutcome:
+    """A solver step's outcome from its info dict (whose JSON-able status keys it takes out)."""
+    stop = StopReason(info.pop("status", None) or StopReason.optimal.value)
+    solution = SolutionStatus(info.pop("solution", None) or SolutionStatus.optimal.value)
+    message = str(info.pop("message", "") or "")
+    return StageOutcome(stage, name, stop, solution, message)
+
+
+def _errored(stage: str, name: str, exc: SlotoptError) -> StageOutcome:
+    stop = StopReason.infeasible if isinstance(exc, InfeasibleError) else StopReason.error
+    return StageOutcome(stage, name, stop, SolutionStatus.none, str(exc))
 
 
 def solve_matching(
@@ -68,8 +75,21 @@ def solve_matching(
         ``None`` (the method's own slot choice) or ``"min-rank"`` / ``"rank-maximal"``: keep the
         matched set and choose each matched applicant's slot to minimise the total rank.
     **options
-        Passed to the method (e.g. ``time_limit``, ``levels`` for the MIP methods).
+        ``on_failure`` (``"raise"``, default, or ``"record"``: see docs/failures.md); solver
+        options (``time_limit``, ``mip_gap``, ``threads``, ``log``) for the MIP methods and the
+        second stage; ``levels`` / ``weights`` for the MIP methods.
+
+    Raises
+    ------
+    UsageError
+        Unknown method, second stage or option, or an option value out of range.
+    SolverError, InfeasibleError
+        With ``on_failure="raise"``: a solver step did not reach a proven optimum.
+    VerificationError
+        With ``on_failure="raise"``: ``verify=True`` and a certificate failed.
     """
+    policy = on_failure_option(options)
+    record = policy == "record"
     method = method or "greedy"
     if method not in METHODS:
         raise UsageError(f"unknown matching method {method!r}; choose from {', '.join(METHODS)}")
@@ -77,22 +97,66 @@ def solve_matching(
         raise UsageError(
             f"unknown second stage {second_stage!r}; choose from {', '.join(SECOND_STAGES)}"
         )
+    method_options = _method_options(method, options, second_stage)
+    stage_options = {k: v for k, v in options.items() if k in SOLVER_OPTIONS}
+    check_solver_options(stage_options)
     seed = resolve_seed(inst, seed)
     start = time.perf_counter()
     order = priority_order(inst.priority, inst.applicant_ids, seed)
     position = positions_from_order(order)
-    slot_of, info = unpack(
-        load(METHODS[method])(inst, order, **_method_options(method, options, second_stage))
-    )
-    if second_stage is not None:
-        stage_options = {k: v for k, v in options.items() if k in SOLVER_OPTIONS}
-        slot_of, stage_info = unpack(
-            load(SECOND_STAGES[second_stage])(inst, slot_of >= 0, **stage_options)
-        )
-        info.update({f"second_stage_{k}": v for k, v in stage_info.items()})
+    stages: list[StageOutcome] = []
+    if method in COMBINATORIAL:
+        slot_of, info = unpack(load(METHODS[method])(inst, order))
+        stages.append(exact("method", method))
+    else:
+        try:
+            slot_of, info = unpack(
+                load(METHODS[method])(inst, order, raise_on_failure=not record, **method_options)
+            )
+        except (SolverError, InfeasibleError) as exc:
+            if not record:
+                raise
+            slot_of, info = np.full(inst.n_applicants, -1, dtype=np.int64), {}
+            stages.append(_errored("method", method, exc))
+        else:
+            stages.append(_stage("method", method, info))
+    if second_stage is not None and stages[0].ok:
+        try:
+            staged, stage_info = unpack(
+                load(SECOND_STAGES[second_stage])(
+                    inst, slot_of >= 0, raise_on_failure=not record, **stage_options
+                )
+            )
+        except (SolverError, InfeasibleError) as exc:
+            if not record:
+                raise
+            stages.append(_errored("second_stage", second_stage, exc))
+        else:
+            outcome = _stage("second_stage", second_stage, stage_info)
+            stages.append(outcome)
+            info.update({f"second_stage_{k}": v for k, v in stage_info.items()})
+            if outcome.ok:
+                slot_of = staged
+            # else: the method's schedule (its matched set and its own slots) is kept
     seconds = time.perf_counter() - start
     report = check_matching(inst, slot_of, position) if verify else None
-    result = MatchingResult(
+    failure = next(
+        (st.message or f"{st.name} stopped with {st.stop.value}" for st in stages if not st.ok),
+        None,
+    )
+    if report is None:
+        verdict = VerificationOutcome.not_run
+    elif report.ok:
+        verdict = VerificationOutcome.passed
+    else:
+        verdict = VerificationOutcome.failed
+        message = (
+            f"the {method} result for {inst.name!r} failed its certificates:\n" + report.describe()
+        )
+        if not record:
+            raise VerificationError(message, report=report)
+        failure = failure or message
+    return MatchingResult(
         instance=inst,
         slot_of=slot_of,
         position=position,
@@ -102,10 +166,7 @@ def solve_matching(
         verification=report,
         second_stage=second_stage,
         extra=info,
+        stages=tuple(stages),
+        verification_outcome=verdict,
+        failure=failure,
     )
-    if report is not None and not report.ok:
-        raise VerificationError(
-            f"the {method} result for {inst.name!r} failed its certificates:\n" + report.describe(),
-            report=report,
-        )
-    return result

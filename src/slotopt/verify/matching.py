@@ -132,9 +132,11 @@ def max_flow_value(inst: MatchingInstance) -> int:
     cols = np.concatenate(
         [1 + np.arange(n_t), 1 + n_t + types.slots, np.full(n_s, sink, dtype=np.int64)]
     )
-    caps = np.concatenate([types.size, np.full(len(types.slots), big), inst.capacity]).astype(
-        np.int32
-    )
+    # scipy needs int32 capacities: a slot serves at most the applicants who accept it, so
+    # clipping there keeps the flow exact for any capacity (2**40, 2**62)
+    acceptors = np.bincount(inst.acc_slot, minlength=n_s)
+    seats = np.minimum(inst.capacity, acceptors)
+    caps = np.concatenate([types.size, np.full(len(types.slots), big), seats]).astype(np.int32)
     graph = csr_matrix((caps, (rows, cols)), shape=(sink + 1, sink + 1))
     return int(maximum_flow(graph, source, sink).flow_value)
 
