@@ -8,6 +8,7 @@ exit code show it; a failed second stage keeps the first stage's matched set.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -106,9 +107,8 @@ def test_a_failed_certificate_is_recorded(monkeypatch: pytest.MonkeyPatch) -> No
     from slotopt.run import solve_matching
 
     # a method that is not Algorithm 1 registered under the name of one
-    monkeypatch.setitem(
-        solve_matching.METHODS, "greedy", "slotopt.engines.matching.serial:serial_dictatorship"
-    )
+    serial = solve_matching.METHODS["serial-dictatorship"]
+    monkeypatch.setitem(solve_matching.METHODS, "greedy", replace(serial, name="greedy"))
     result = slotopt.solve(cases.footnote4(), seed=0, verify=True, on_failure="record")
     assert result.verification_outcome is VerificationOutcome.failed
     assert result.stages[0].ok and not result.ok

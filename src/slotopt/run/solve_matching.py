@@ -11,34 +11,50 @@ from slotopt.engines.matching.order import positions_from_order, priority_order
 from slotopt.errors import InfeasibleError, SlotoptError, SolverError, UsageError, VerificationError
 from slotopt.formulations.solver import SolutionStatus, StopReason, check_solver_options
 from slotopt.instance.matching import MatchingInstance
-from slotopt.methods import MATCHING_METHODS, SECOND_STAGES, load, resolve_seed, unpack
+from slotopt.methods import (
+    MATCHING_METHODS,
+    SECOND_STAGES,
+    SOLVER_OPTIONS,
+    Method,
+    resolve_seed,
+    unpack,
+    warn_if_impractical,
+)
 from slotopt.run.matching_result import MatchingResult
 from slotopt.run.outcome import StageOutcome, VerificationOutcome, exact, on_failure_option
 from slotopt.verify.matching import check_matching
 
-# Re-exported for callers that looked the registries up here.
+# The registry, under the name callers (and tests) look it up by here.
 METHODS = MATCHING_METHODS
 
 
-# Options of the solver module: the MIP methods and the second stages take them.
-SOLVER_OPTIONS = frozenset({"time_limit", "mip_gap", "threads", "log"})
-COMBINATORIAL = frozenset({"greedy", "naive", "serial-dictatorship"})
-
-
 def _method_options(
-    method: str, options: dict[str, Any], second_stage: str | None
+    method: Method, options: dict[str, Any], second_stage: str | None
 ) -> dict[str, Any]:
-    """The options the method itself takes; the combinatorial methods take none."""
-    if method not in COMBINATORIAL:
-        return options
-    unusable = sorted(set(options) - (SOLVER_OPTIONS if second_stage else set()))
+    """The options the method itself takes (from the registry); the rest must be solver
+    options meant for the second stage."""
+    usable = set(method.options) | (SOLVER_OPTIONS if second_stage else set())
+    unusable = sorted(set(options) - usable)
     if unusable:
-        raise UsageError(
-            f"method {method!r} takes no option {', '.join(unusable)}; solver options "
-            f"({', '.join(sorted(SOLVER_OPTIONS))}) apply to 'lp', 'lexicographic' and the "
-            "second stage"
+        takes = (
+            f"the options {', '.join(sorted(method.options))}, not"
+            if method.options
+            else "no option"
         )
-    return {}
+        highs = [m.name for m in MATCHING_METHODS.values() if m.needs_highs]
+        raise UsageError(
+            f"method {method.name!r} takes {takes} {', '.join(unusable)}; solver options "
+            f"({', '.join(sorted(SOLVER_OPTIONS))}) apply to {', '.join(map(repr, highs))} and "
+            "the second stage"
+        )
+    return {k: v for k, v in options.items() if k in method.options}
+
+
+def _instead(facts: Method) -> str:
+    if facts.practical_with:
+        given = ", ".join(f"{k}={v!r}" for k, v in facts.practical_with.items())
+        return f"pass {given}, or use method 'greedy' (the same matched set)"
+    return "method 'greedy' gives the same matched set in seconds"
 
 
 def _stage(stage: str, name: str, info: dict[str, Any]) -> StageOutcome:
@@ -97,21 +113,28 @@ def solve_matching(
         raise UsageError(
             f"unknown second stage {second_stage!r}; choose from {', '.join(SECOND_STAGES)}"
         )
-    method_options = _method_options(method, options, second_stage)
+    facts = METHODS[method]
+    method_options = _method_options(facts, options, second_stage)
     stage_options = {k: v for k, v in options.items() if k in SOLVER_OPTIONS}
     check_solver_options(stage_options)
     seed = resolve_seed(inst, seed)
     start = time.perf_counter()
     order = priority_order(inst.priority, inst.applicant_ids, seed)
     position = positions_from_order(order)
+    warn_if_impractical(
+        facts,
+        inst.n_applicants,
+        {"levels": "positions", **method_options},
+        instead=_instead(facts),
+    )
     stages: list[StageOutcome] = []
-    if method in COMBINATORIAL:
-        slot_of, info = unpack(load(METHODS[method])(inst, order))
+    if not facts.needs_highs:
+        slot_of, info = unpack(facts.load()(inst, order, **method_options))
         stages.append(exact("method", method))
     else:
         try:
             slot_of, info = unpack(
-                load(METHODS[method])(inst, order, raise_on_failure=not record, **method_options)
+                facts.load()(inst, order, raise_on_failure=not record, **method_options)
             )
         except (SolverError, InfeasibleError) as exc:
             if not record:
@@ -123,7 +146,7 @@ def solve_matching(
     if second_stage is not None and stages[0].ok:
         try:
             staged, stage_info = unpack(
-                load(SECOND_STAGES[second_stage])(
+                SECOND_STAGES[second_stage].load()(
                     inst, slot_of >= 0, raise_on_failure=not record, **stage_options
                 )
             )

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from slotopt.engines.offer_set.dp import MAX_BYTES, DPSolution, backward_induction
+from slotopt.engines.offer_set.dp import MAX_BYTES, DPSolution
 from slotopt.engines.offer_set.rules import (
     RULES,
     MonteCarloEstimate,
@@ -43,7 +43,7 @@ from slotopt.engines.offer_set.rules import (
 )
 from slotopt.errors import UsageError, VerificationError
 from slotopt.instance.offer_set import OfferSetInstance
-from slotopt.methods import resolve_seed
+from slotopt.methods import OFFER_SET_METHODS, OFFER_SET_OPTIONS, resolve_seed
 from slotopt.run.folders import common_summary, write_result_folder
 from slotopt.run.outcome import VerificationOutcome, on_failure_option
 from slotopt.verify.offer_set import OfferSetReport, check_offer_set
@@ -53,14 +53,14 @@ if TYPE_CHECKING:
 
 __all__ = ["METHODS", "OfferSetResult", "solve_offer_set"]
 
-METHODS: dict[str, str] = {"dp": "sort", "enumerate": "enumerate"}
-OPTIONS = {"n_runs", "rules", "confidence", "verify_states"}
+METHODS = OFFER_SET_METHODS
+OPTIONS = OFFER_SET_OPTIONS
 # Options that only the matching kind takes: named in the error so the mistake is obvious.
 MATCHING_ONLY = {"second_stage", "time_limit", "mip_gap", "threads", "log", "levels", "weights"}
 MAX_RUNS = 10_000_000
 """Largest ``n_runs``: the simulation keeps a few arrays of ``n_runs`` numbers per policy."""
 # The enumerating search costs (offer vectors x states) per period; refuse what would take hours.
-MAX_ENUMERATION_WORK = 50_000_000
+MAX_ENUMERATION_WORK: int = OFFER_SET_METHODS["enumerate"].impractical_above or 0
 # verify=True also re-solves by enumeration when it is this cheap (per period).
 VERIFY_ENUMERATION_WORK = 1_000_000
 
@@ -419,7 +419,8 @@ def solve_offer_set(
             )
 
     start = time.perf_counter()
-    solution: DPSolution = backward_induction(inst, method=METHODS[method])  # type: ignore[arg-type]
+    facts = METHODS[method]
+    solution: DPSolution = facts.load()(inst, **facts.fixed)
     seconds = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -446,7 +447,8 @@ def solve_offer_set(
         reference = None
         work = inst.n_states * math.prod(c + 1 for c in inst.capacities)
         if method == "dp" and work <= VERIFY_ENUMERATION_WORK:
-            reference = backward_induction(inst, method="enumerate")
+            exact = METHODS["enumerate"]
+            reference = exact.load()(inst, **exact.fixed)
         report = check_offer_set(
             inst,
             solution,
