@@ -79,6 +79,8 @@ class Method:
         The measurement behind the limit (docs/performance.md).
     fixed : Mapping
         Keyword arguments the registry passes to ``target`` for this method.
+    reports_progress : bool
+        True when ``target`` takes ``progress=callback(done, total)`` (its long loops call it).
     """
 
     name: str
@@ -90,6 +92,7 @@ class Method:
     practical_with: Mapping[str, Any] = field(default_factory=dict, compare=False)
     measured: str = ""
     fixed: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    reports_progress: bool = False
 
     def load(self) -> Callable[..., Any]:
         """The function this method runs (imported now)."""
@@ -115,6 +118,7 @@ MATCHING_METHODS: dict[str, Method] = {
             "naive",
             "slotopt.engines.matching.naive:naive_matching",
             needs_highs=False,
+            reports_progress=True,
             impractical_above=3_000,
             measured="one max flow per applicant: 6 s at 2,000 applicants, growing faster than "
             "quadratically",
@@ -135,6 +139,7 @@ MATCHING_METHODS: dict[str, Method] = {
             f"{_MATCHING}:lexicographic_matching",
             needs_highs=True,
             options=SOLVER_OPTIONS | {"levels"},
+            reports_progress=True,
             impractical_above=10_000,
             practical_with={"levels": "tiers"},
             measured="levels='positions' needs thousands of re-solves at about 10 ms each",
@@ -145,13 +150,18 @@ SECOND_STAGES: dict[str, Method] = {
     m.name: m
     for m in (
         Method(
-            "min-rank", f"{_MATCHING}:min_rank_assignment", needs_highs=True, options=SOLVER_OPTIONS
+            "min-rank",
+            f"{_MATCHING}:min_rank_assignment",
+            needs_highs=True,
+            options=SOLVER_OPTIONS,
+            reports_progress=True,
         ),
         Method(
             "rank-maximal",
             f"{_MATCHING}:rank_maximal_assignment",
             needs_highs=True,
             options=SOLVER_OPTIONS,
+            reports_progress=True,
         ),
     )
 }

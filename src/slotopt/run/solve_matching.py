@@ -22,6 +22,7 @@ from slotopt.methods import (
 )
 from slotopt.run.matching_result import MatchingResult
 from slotopt.run.outcome import StageOutcome, VerificationOutcome, exact, on_failure_option
+from slotopt.run.progress import Progress
 from slotopt.verify.matching import check_matching
 
 # The registry, under the name callers (and tests) look it up by here.
@@ -129,13 +130,19 @@ def solve_matching(
     )
     stages: list[StageOutcome] = []
     if not facts.needs_highs:
-        slot_of, info = unpack(facts.load()(inst, order, **method_options))
+        with Progress(f"method {method}", inst.n_applicants) as bar:
+            extra = {"progress": bar} if facts.reports_progress else {}
+            slot_of, info = unpack(facts.load()(inst, order, **method_options, **extra))
         stages.append(exact("method", method))
     else:
         try:
-            slot_of, info = unpack(
-                facts.load()(inst, order, raise_on_failure=not record, **method_options)
-            )
+            with Progress(f"method {method}") as bar:
+                extra = {"progress": bar} if facts.reports_progress else {}
+                slot_of, info = unpack(
+                    facts.load()(
+                        inst, order, raise_on_failure=not record, **method_options, **extra
+                    )
+                )
         except (SolverError, InfeasibleError) as exc:
             if not record:
                 raise
@@ -145,11 +152,16 @@ def solve_matching(
             stages.append(_stage("method", method, info))
     if second_stage is not None and stages[0].ok:
         try:
-            staged, stage_info = unpack(
-                SECOND_STAGES[second_stage].load()(
-                    inst, slot_of >= 0, raise_on_failure=not record, **stage_options
+            with Progress(f"second stage {second_stage}") as bar:
+                staged, stage_info = unpack(
+                    SECOND_STAGES[second_stage].load()(
+                        inst,
+                        slot_of >= 0,
+                        raise_on_failure=not record,
+                        progress=bar,
+                        **stage_options,
+                    )
                 )
-            )
         except (SolverError, InfeasibleError) as exc:
             if not record:
                 raise
@@ -162,7 +174,10 @@ def solve_matching(
                 slot_of = staged
             # else: the method's schedule (its matched set and its own slots) is kept
     seconds = time.perf_counter() - start
-    report = check_matching(inst, slot_of, position) if verify else None
+    report = None
+    if verify:
+        with Progress("certificates", inst.n_applicants) as bar:
+            report = check_matching(inst, slot_of, position, progress=bar)
     failure = next(
         (st.message or f"{st.name} stopped with {st.stop.value}" for st in stages if not st.ok),
         None,

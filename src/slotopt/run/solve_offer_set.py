@@ -46,6 +46,7 @@ from slotopt.instance.offer_set import OfferSetInstance
 from slotopt.methods import OFFER_SET_METHODS, OFFER_SET_OPTIONS, resolve_seed
 from slotopt.run.folders import common_summary, write_result_folder
 from slotopt.run.outcome import VerificationOutcome, on_failure_option
+from slotopt.run.progress import Progress
 from slotopt.verify.offer_set import OfferSetReport, check_offer_set
 
 if TYPE_CHECKING:
@@ -420,30 +421,33 @@ def solve_offer_set(
 
     start = time.perf_counter()
     facts = METHODS[method]
-    solution: DPSolution = facts.load()(inst, **facts.fixed)
+    with Progress(f"{method} over {inst.n_states:,} states x {inst.horizon} periods"):
+        solution: DPSolution = facts.load()(inst, **facts.fixed)
     seconds = time.perf_counter() - start
 
     start = time.perf_counter()
-    evaluated = evaluate_rules(
-        inst, solution=solution, rules=rules, n_runs=n_runs, seed=seed, confidence=confidence
-    )
-    optimal_mc = (
-        simulate_policy(
-            inst,
-            solution.policy,
-            n_runs=n_runs,
-            seed=seed,
-            stream=0,
-            confidence=confidence,
-            space=solution.space,
+    with Progress(f"rules ({len(rules)}) and {n_runs:,} simulated horizons each"):
+        evaluated = evaluate_rules(
+            inst, solution=solution, rules=rules, n_runs=n_runs, seed=seed, confidence=confidence
         )
-        if n_runs
-        else None
-    )
+        optimal_mc = (
+            simulate_policy(
+                inst,
+                solution.policy,
+                n_runs=n_runs,
+                seed=seed,
+                stream=0,
+                confidence=confidence,
+                space=solution.space,
+            )
+            if n_runs
+            else None
+        )
     rule_seconds = time.perf_counter() - start
 
     report = None
     if verify:
+        bar = Progress("certificates")
         reference = None
         work = inst.n_states * math.prod(c + 1 for c in inst.capacities)
         if method == "dp" and work <= VERIFY_ENUMERATION_WORK:
@@ -456,6 +460,7 @@ def solve_offer_set(
             reference=reference,
             max_states=verify_states,
         )
+        bar.close()
     verdict = VerificationOutcome.not_run
     failure = None
     if report is not None:

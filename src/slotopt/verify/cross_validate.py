@@ -19,7 +19,7 @@ N. Arnosti (2021), "A Better Way to Schedule Vaccinations", Theorem 1 and Coroll
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -79,6 +79,7 @@ def cross_validate(
     second_stage: str | None = None,
     levels: str | None = None,
     naive_max_applicants: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
     **options: Any,
 ) -> pd.DataFrame:
     """Solve ``inst`` with each method and compare results and certificates.
@@ -100,6 +101,9 @@ def cross_validate(
         :data:`LEXICOGRAPHIC_POSITIONS_MAX_APPLICANTS` applicants, ``"tiers"`` above.
     naive_max_applicants
         Skip ``"naive"`` above this size (the table says so); None: the registry's limit.
+    progress
+        Called as ``progress(done, total)`` before each method and after the last (methods done
+        of methods asked for); it may print, this function does not.
     **options
         ``time_limit``, ``mip_gap``, ``threads`` for the MIP methods and the second stage.
 
@@ -137,7 +141,9 @@ def cross_validate(
     rows: list[dict[str, Any]] = []
     reference: np.ndarray | None = None
     stage_fn = None if second_stage is None else SECOND_STAGES[second_stage].load()
-    for method in methods:
+    for k, method in enumerate(methods):
+        if progress is not None:
+            progress(k, len(methods))
         row: dict[str, Any] = {
             "method": method,
             "status": "ok",
@@ -202,6 +208,8 @@ def cross_validate(
         else:
             row["same_matched_set"] = bool(np.array_equal(matched, reference))
         rows.append(row)
+    if progress is not None:
+        progress(len(methods), len(methods))
     df = pd.DataFrame(rows)
     df.attrs["seed"] = int(seed)
     df.attrs["second_stage"] = second_stage

@@ -119,15 +119,19 @@ def run(args: argparse.Namespace) -> int:
             f"--methods: unknown method(s) {', '.join(unknown) or '(none given)'}; choose from "
             f"{', '.join(MATCHING_METHODS)}"
         )
+    from slotopt.run.progress import Progress
+
     options = {} if args.time_limit is None else {"time_limit": args.time_limit}
-    df = cross_validate(
-        inst,
-        methods,
-        seed=args.seed,
-        second_stage=args.second_stage,
-        levels=args.levels,
-        **options,
-    )
+    with Progress(f"verify: {len(methods)} methods", len(methods)) as bar:
+        df = cross_validate(
+            inst,
+            methods,
+            seed=args.seed,
+            second_stage=args.second_stage,
+            levels=args.levels,
+            progress=bar,
+            **options,
+        )
     print(f"{inst.describe()}; seed {df.attrs['seed']}")
     print(format_table(df))
     problems = disagreements(df)
