@@ -119,15 +119,13 @@ def test_a_market_instance_folder_solves_through_slotopt_solve(tmp_path: Path) -
             slotopt.solve(inst, **bad)
 
 
-def test_progress_bar_redraws_one_line_and_ends_it() -> None:
-    import io
+def test_progress_is_drawn_on_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
 
-    from slotopt.run.commands.simulate import Bar
-
-    stream = io.StringIO()
-    bar = Bar("simulate market x", stream)
-    bar(1, 4)
-    bar(4, 4)
-    text = stream.getvalue()
-    assert text.count("\r") == 2 and text.endswith("] 4/4 runs\n")
-    assert "[#######" in text and "1/4 runs" in text
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    monkeypatch.delenv("SLOTOPT_PROGRESS", raising=False)
+    assert run(write(tmp_path), tmp_path / "out") == 0
+    err = capsys.readouterr().err
+    assert "simulate market small" in err and err.endswith("\n")

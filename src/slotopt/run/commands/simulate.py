@@ -2,23 +2,23 @@
 
 Runs the agent-based simulation of the config's situations (and its sweep, unless
 ``--no-sweep``) and writes ``summary.json``, ``rounds.csv``, ``situations.csv``, ``sweep.csv`` and
-the plots to ``--out`` (default ``results/market-<name>``), whole or not at all. A progress bar is
-drawn on stderr only when stderr is a terminal (a minimal one in this module: no shared progress
-module existed when this command was written).
+the plots to ``--out`` (default ``results/market-<name>``), whole or not at all. Progress (runs
+done of runs in total) is drawn on stderr only when it is a terminal
+(:class:`slotopt.run.progress.Progress`).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from slotopt._atomic import OutputExistsError
 from slotopt.engines.market.experiment import simulate_market
 from slotopt.instance.market import load_market
 from slotopt.run.market_result import MarketResult
+from slotopt.run.progress import Progress
 
 
 def add_parser(sub: Any) -> None:
@@ -46,19 +46,6 @@ def add_parser(sub: Any) -> None:
     m.set_defaults(run=run)
 
 
-class Bar:
-    """``label [#####.....] done/total`` redrawn in place on a terminal stream."""
-
-    def __init__(self, label: str, stream: TextIO) -> None:
-        self.label, self.stream = label, stream
-
-    def __call__(self, done: int, total: int) -> None:
-        filled = 30 * done // max(total, 1)
-        line = f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} runs"
-        self.stream.write(line + ("\n" if done >= total else ""))
-        self.stream.flush()
-
-
 def run(args: argparse.Namespace) -> int:
     from slotopt.errors import UsageError
 
@@ -68,9 +55,9 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out or Path("results") / f"market-{inst.name}"
     if out.exists() and not args.force:
         raise OutputExistsError(f"{out}: already exists; choose another --out or pass --force")
-    bar = Bar(f"simulate market {inst.name}", sys.stderr) if sys.stderr.isatty() else None
     start = time.perf_counter()
-    sim = simulate_market(inst, seed=args.seed, sweep=not args.no_sweep, progress=bar)
+    with Progress(f"simulate market {inst.name}") as bar:
+        sim = simulate_market(inst, seed=args.seed, sweep=not args.no_sweep, progress=bar)
     result = MarketResult(sim, time.perf_counter() - start)
     result.to_folder(out, force=args.force)
     s = result.summary()
