@@ -44,6 +44,7 @@ KINDS: dict[str, str] = {
     "matching": "slotopt.instance.matching:load_matching",
     "offer_set": "slotopt.instance.offer_set:load_offer_set",
     "batch": "slotopt.instance.batch:load_batch",
+    "market": "slotopt.instance.market:load_market_folder",
 }
 
 

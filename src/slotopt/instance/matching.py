@@ -150,17 +150,20 @@ def group_types(indptr: np.ndarray, acc_slot: np.ndarray, n_slots: int) -> Appli
     lengths = np.diff(indptr)
     owner = np.repeat(np.arange(n), lengths)
     flat = acc_slot[np.lexsort((acc_slot, owner))]
-    words = np.random.Generator(np.random.PCG64(0x51075)).integers(
-        1, np.iinfo(np.int64).max, size=(2, max(n_slots, 1)), dtype=np.int64
-    ).astype(np.uint64)
+    words = (
+        np.random.Generator(np.random.PCG64(0x51075))
+        .integers(1, np.iinfo(np.int64).max, size=(2, max(n_slots, 1)), dtype=np.int64)
+        .astype(np.uint64)
+    )
     hashes = np.zeros((2, n), dtype=np.uint64)
     nonempty = np.flatnonzero(lengths > 0)
     if len(nonempty):
         for j in range(2):
             hashes[j, nonempty] = np.add.reduceat(words[j, flat], indptr[:-1][nonempty])
     order = np.lexsort((hashes[1], hashes[0], lengths))
-    key_sorted = np.stack([lengths[order], hashes[0, order].view(np.int64),
-                           hashes[1, order].view(np.int64)])
+    key_sorted = np.stack(
+        [lengths[order], hashes[0, order].view(np.int64), hashes[1, order].view(np.int64)]
+    )
     new_group = np.ones(n, dtype=bool)
     if n > 1:
         new_group[1:] = (key_sorted[:, 1:] != key_sorted[:, :-1]).any(axis=0)
@@ -181,11 +184,14 @@ def group_types(indptr: np.ndarray, acc_slot: np.ndarray, n_slots: int) -> Appli
     t_lengths = lengths[rep]
     t_indptr = np.zeros(len(rep) + 1, dtype=np.int64)
     np.cumsum(t_lengths, out=t_indptr[1:])
-    t_slots = flat[np.repeat(indptr[rep], t_lengths) + (np.arange(int(t_indptr[-1]))
-                                                       - np.repeat(t_indptr[:-1], t_lengths))]
+    t_slots = flat[
+        np.repeat(indptr[rep], t_lengths)
+        + (np.arange(int(t_indptr[-1])) - np.repeat(t_indptr[:-1], t_lengths))
+    ]
     size = np.bincount(type_of, minlength=len(rep)).astype(np.int64)
-    return ApplicantTypes(type_of=type_of, indptr=t_indptr, slots=t_slots.astype(np.int64),
-                          size=size)
+    return ApplicantTypes(
+        type_of=type_of, indptr=t_indptr, slots=t_slots.astype(np.int64), size=size
+    )
 
 
 def _group_types_exact(indptr: np.ndarray, flat: np.ndarray) -> ApplicantTypes:
@@ -233,7 +239,9 @@ def matching_from_frames(
         Listing every problem (first 20), each naming file, 1-based data row and column.
     """
     default_labels = {
-        SLOTS: "slots.csv", APPLICANTS: "applicants.csv", ACCEPTABLE: "acceptable.csv"
+        SLOTS: "slots.csv",
+        APPLICANTS: "applicants.csv",
+        ACCEPTABLE: "acceptable.csv",
     }
     labels = default_labels | dict(labels or {})
     problems = Problems()
@@ -269,8 +277,13 @@ def matching_from_frames(
     rank: np.ndarray | None
     if "rank" in acceptable.columns:
         rank = integer_column(
-            acceptable, fp, "rank", problems, minimum=1,
-            what="an integer >= 1 (1 = most preferred)", allow_missing=True,
+            acceptable,
+            fp,
+            "rank",
+            problems,
+            minimum=1,
+            what="an integer >= 1 (1 = most preferred)",
+            allow_missing=True,
         )
     else:
         rank = np.full(len(acceptable), -1, dtype=np.int64)

@@ -26,6 +26,7 @@ COMMANDS: tuple[str, ...] = (
     "study",
     "estimate",
     "batch_run",
+    "simulate",
 )
 
 

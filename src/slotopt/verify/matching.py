@@ -19,6 +19,7 @@ else; a wrong witness cannot pass.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -132,15 +133,21 @@ def max_flow_value(inst: MatchingInstance) -> int:
     cols = np.concatenate(
         [1 + np.arange(n_t), 1 + n_t + types.slots, np.full(n_s, sink, dtype=np.int64)]
     )
-    caps = np.concatenate([types.size, np.full(len(types.slots), big), inst.capacity]).astype(
-        np.int32
-    )
+    # scipy needs int32 capacities: a slot serves at most the applicants who accept it, so
+    # clipping there keeps the flow exact for any capacity (2**40, 2**62)
+    acceptors = np.bincount(inst.acc_slot, minlength=n_s)
+    seats = np.minimum(inst.capacity, acceptors)
+    caps = np.concatenate([types.size, np.full(len(types.slots), big), seats]).astype(np.int32)
     graph = csr_matrix((caps, (rows, cols)), shape=(sink + 1, sink + 1))
     return int(maximum_flow(graph, source, sink).flow_value)
 
 
 def build_witnesses(
-    inst: MatchingInstance, slot_of: np.ndarray, position: np.ndarray
+    inst: MatchingInstance,
+    slot_of: np.ndarray,
+    position: np.ndarray,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Witnesses, list[str]]:
     """Replay the result in priority order and find a witness for each unmatched applicant.
 
@@ -155,7 +162,9 @@ def build_witnesses(
     component_of = np.full(inst.n_applicants, -1, dtype=np.int64)
     violations: list[str] = []
     n_violations = 0
-    for i in order.tolist():
+    for k, i in enumerate(order.tolist()):
+        if progress is not None and k % 256 == 0:
+            progress(k, len(order))
         t = int(type_of[i])
         s = int(slot_of[i])
         if s >= 0:
@@ -239,7 +248,11 @@ def occupants_by_slot(inst: MatchingInstance, slot_of: np.ndarray) -> list[list[
 
 
 def check_matching(
-    inst: MatchingInstance, slot_of: np.ndarray, position: np.ndarray
+    inst: MatchingInstance,
+    slot_of: np.ndarray,
+    position: np.ndarray,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> MatchingReport:
     """Run every certificate on a schedule.
 
@@ -251,6 +264,8 @@ def check_matching(
         Slot index per applicant, -1 when unmatched.
     position : ndarray of shape (A,)
         1-based place of each applicant in the final priority order.
+    progress
+        Called as ``progress(done, total)`` while the witnesses are built (the long part).
 
     Returns
     -------
@@ -271,7 +286,7 @@ def check_matching(
             max_flow=flow,
             violations=tuple(violations + ["maximality and priority not checked: infeasible"]),
         )
-    witnesses, prio = build_witnesses(inst, slot_of, position)
+    witnesses, prio = build_witnesses(inst, slot_of, position, progress=progress)
     prio.extend(check_witness_chain(inst, slot_of, position, witnesses))
     maximum = n_matched == flow
     if not maximum:
@@ -340,9 +355,7 @@ def check_witness_chain(
         if ((lab < 0) | (lab > k)).any():
             problems.append(f"witness of {inst.applicant_ids[i]!r} misses one of their slots")
         elif prefix_max[k] >= position[i]:
-            problems.append(
-                f"witness of {inst.applicant_ids[i]!r} holds someone of lower priority"
-            )
+            problems.append(f"witness of {inst.applicant_ids[i]!r} holds someone of lower priority")
         if len(problems) > MAX_LISTED:
             break
     return problems
