@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from slotopt.engines.matching.order import draw_seed, positions_from_order, priority_order
+from slotopt.engines.matching.structure import total_rank
 from slotopt.instance.matching import MatchingInstance
 from slotopt.methods import MATCHING_METHODS, SECOND_STAGES, load, unpack
 from slotopt.verify.matching import check_matching
@@ -53,23 +54,6 @@ given: levels = positions needs thousands of re-solves at ~10 ms each (docs/perf
 
 _MIP_METHODS = {"lp", "lexicographic"}
 _MIP_OPTIONS = {"time_limit", "mip_gap", "threads"}
-
-
-def total_rank(inst: MatchingInstance, slot_of: np.ndarray) -> float | None:
-    """Sum of the ranks of the assigned slots; None when the instance has no ranks.
-
-    Unranked pairs count as the applicant's worst given rank plus one (1 when the applicant
-    ranked nothing), as in :func:`slotopt.formulations.matching_models.effective_rank`.
-    """
-    if (inst.acc_rank < 0).all():
-        return None
-    counts = np.diff(inst.acc_indptr)
-    owner = np.repeat(np.arange(inst.n_applicants), counts)
-    worst = np.zeros(inst.n_applicants, dtype=np.int64)
-    np.maximum.at(worst, owner, np.maximum(inst.acc_rank, 0))
-    rank = np.where(inst.acc_rank > 0, inst.acc_rank, worst[owner] + 1)
-    used = slot_of[owner] == inst.acc_slot
-    return float(rank[used].sum())
 
 
 def cross_validate(
