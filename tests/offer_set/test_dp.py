@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,14 +14,16 @@ from slotopt.engines.offer_set.choice import ChoiceModel, LinearRamp
 from slotopt.engines.offer_set.dp import (
     StateSpace,
     backward_induction,
+    backward_induction_batch,
     best_offers,
     best_offers_enumerate,
+    evaluate_policies,
     evaluate_policy,
     per_unit_gains,
 )
 from slotopt.instance.offer_set import offer_set_from_dict
 
-from .brute import Case, optimal_values, states_of
+from .brute import Case, myopic_offer, optimal_values, policy_values, states_of
 
 
 @st.composite
@@ -222,3 +225,93 @@ def test_unknown_method_and_too_large_instances() -> None:
     huge = offer_set_from_dict(Case((20,) * 8, (0.0,) * 8, 1.0, (0.5,) * 100, 1.0, 160.0).spec())
     with pytest.raises(ValueError, match="GiB"):
         backward_induction(huge)
+
+
+# --- the batch axis ------------------------------------------------------------------------
+
+
+@given(case=cases(max_types=3, max_cap=2, max_tau=4), data=st.data())
+def test_batch_members_equal_their_own_backward_induction(case: Case, data: st.DataObject) -> None:
+    # B arrival-probability vectors over one choice model: each member must be the instance
+    # solved alone (to the last bit: same arithmetic) and the brute-force optimum of Eq. 3
+    alphas = data.draw(
+        st.lists(
+            st.lists(
+                st.sampled_from([0.2, 0.5, 0.8, 1.0]), min_size=case.horizon, max_size=case.horizon
+            ),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    insts = [offer_set_from_dict(replace(case, alpha=tuple(a)).spec()) for a in alphas]
+    model = ChoiceModel.from_instance(insts[0])
+    space = StateSpace.of(case.caps)
+    alpha = np.stack([inst.alpha() for inst in insts])
+    for method in ("sort", "enumerate"):
+        batch = backward_induction_batch(model, space, alpha, revenue=case.r, method=method)
+        assert batch.values.shape == (len(alphas), case.horizon + 1, space.n_states)
+        assert batch.policy.shape == (len(alphas), case.horizon, space.n_states, space.n_types)
+        for b, inst in enumerate(insts):
+            alone = backward_induction(inst, method=method)
+            np.testing.assert_array_equal(batch.values[b], alone.values)
+            np.testing.assert_array_equal(batch.policy[b], alone.policy)
+    for b, a in enumerate(alphas):
+        brute = optimal_values(replace(case, alpha=tuple(a)))[case.horizon]
+        expected = [brute[tuple(s)] for s in space.states.tolist()]
+        np.testing.assert_allclose(batch.values[b, -1], expected, rtol=1e-11, atol=1e-12)
+
+
+def test_batch_with_constant_alpha_needs_and_uses_the_horizon() -> None:
+    case = Case((2, 1), (1.0, 0.0), 1.0, (0.5,) * 3, 1.0, 3.0)
+    inst = offer_set_from_dict(case.spec())
+    model, space = ChoiceModel.from_instance(inst), StateSpace.of(case.caps)
+    batch = backward_induction_batch(model, space, [0.5], horizon=3)
+    np.testing.assert_array_equal(batch.values[0], backward_induction(inst).values)
+    np.testing.assert_array_equal(batch.solution(0).policy, backward_induction(inst).policy)
+    with pytest.raises(ValueError, match="alpha must have shape"):
+        backward_induction_batch(model, space, [0.5])  # no horizon for a (B,) alpha
+    with pytest.raises(ValueError, match="alpha must have shape"):
+        backward_induction_batch(model, space, [[0.5, 0.5]], horizon=3)
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        backward_induction_batch(model, space, [1.5], horizon=3)
+    with pytest.raises(ValueError, match="unknown DP method"):
+        backward_induction_batch(model, space, [0.5], horizon=3, method="magic")  # type: ignore[arg-type]
+
+
+def test_evaluate_policies_equals_each_policy_alone_and_brute_force() -> None:
+    case = Case((2, 2), (2.0, 1.0), 1.5, (0.4, 0.6, 0.5, 0.9), 1.0, 4.0)
+    inst = offer_set_from_dict(case.spec())
+    space = StateSpace.of(case.caps)
+    sol = backward_induction(inst)
+    show_all = space.states
+    myopic = np.array([myopic_offer(case, tuple(s)) for s in space.states.tolist()])
+    stationary = np.stack([show_all, myopic])
+    alpha = np.stack([inst.alpha(), inst.alpha()])
+    model = ChoiceModel.from_instance(inst)
+    got = evaluate_policies(model, space, stationary, alpha, revenue=case.r)
+    assert got.shape == (2, case.horizon + 1, space.n_states)
+    for b, pol in enumerate(stationary):
+        np.testing.assert_array_equal(got[b], evaluate_policy(inst, pol))
+    brute = policy_values(case, lambda t, s: myopic_offer(case, s))[case.horizon]
+    expected = [brute[tuple(s)] for s in space.states.tolist()]
+    np.testing.assert_allclose(got[1, -1], expected, rtol=1e-12, atol=1e-13)
+    # time-varying policies: the optimal one reproduces the optimum
+    timed = evaluate_policies(model, space, sol.policy[None], inst.alpha()[None], revenue=case.r)
+    np.testing.assert_allclose(timed[0], sol.values, rtol=1e-13)
+
+
+def test_evaluate_policies_rejects_bad_shapes_and_offers() -> None:
+    case = Case((1, 1), (0.0, 0.0), 0.0, (0.5, 0.5), 1.0, 2.0)
+    inst = offer_set_from_dict(case.spec())
+    model, space = ChoiceModel.from_instance(inst), StateSpace.of(case.caps)
+    pol = np.stack([space.states])
+    with pytest.raises(ValueError, match="horizon"):
+        evaluate_policies(model, space, pol, [0.5])
+    with pytest.raises(ValueError, match="members"):
+        evaluate_policies(model, space, pol, [0.5, 0.5], horizon=2)
+    with pytest.raises(ValueError, match="policy must have shape"):
+        evaluate_policies(model, space, pol[:, :2], [0.5], horizon=2)
+    with pytest.raises(ValueError, match="not free"):
+        evaluate_policies(model, space, pol + 1, [0.5], horizon=2)
+    with pytest.raises(ValueError, match="alpha must have shape"):
+        evaluate_policies(model, space, np.stack([np.stack([space.states] * 2)]), [[0.5]])

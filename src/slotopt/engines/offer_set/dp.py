@@ -54,6 +54,17 @@ varying fastest; state ``S - 1`` is ``kappa`` (everything free). ``values`` has 
 ``(tau + 1, S)`` with ``values[t] = V_t`` (``values[0] = 0``); ``policy`` has shape ``(tau, S, N)``
 with ``policy[t - 1]`` the offer vectors of period ``t``.
 
+The batch axis
+--------------
+:func:`backward_induction_batch` and :func:`evaluate_policies` solve or evaluate ``B`` problems
+that share a choice model and a state space at once (many arrival-rate vectors, or many
+policies), QuantEcon style: ``alpha`` of shape ``(B, tau)`` (``alpha[b, t - 1]`` is member
+``b``'s arrival probability in period ``t``), ``values`` of shape ``(B, tau + 1, S)``, ``policy``
+of shape ``(B, tau, S, N)``, or ``(B, S, N)`` for stationary policies. All ``B x S`` states of a
+period go through one call of the offer search, which is what makes a factorial study cheap.
+:func:`backward_induction` and :func:`evaluate_policy` are the ``B = 1`` case of these (same
+arithmetic, so the same numbers to the last bit).
+
 References
 ----------
 Kaluza, Voigt, Haase, Dietze (2024), Sect. 4, Eq. 2b and 3. Dinkelbach, W. (1967), On nonlinear
@@ -78,11 +89,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TIE_RTOL",
+    "DPBatch",
     "DPSolution",
     "StateSpace",
     "backward_induction",
+    "backward_induction_batch",
     "best_offers",
     "best_offers_enumerate",
+    "evaluate_policies",
     "evaluate_policy",
     "per_unit_gains",
 ]
@@ -185,10 +199,40 @@ class DPSolution:
         return tuple(int(x) for x in self.policy[t - 1, self.space.index(s)])
 
 
+@dataclass(frozen=True, eq=False)
+class DPBatch:
+    """Values and optimal policies of ``B`` problems sharing a choice model and a state space.
+
+    Attributes
+    ----------
+    values : ndarray of shape (B, tau + 1, S)
+        ``values[b, t, i] = V_t(states[i])`` of member ``b``.
+    policy : ndarray of shape (B, tau, S, N), int64
+        ``policy[b, t - 1, i]`` is member ``b``'s offer vector in period ``t`` and state ``i``.
+    space : StateSpace
+    method : str
+        ``"sort"`` or ``"enumerate"``.
+    """
+
+    values: FloatArray
+    policy: IntArray
+    space: StateSpace
+    method: str
+
+    def solution(self, b: int) -> DPSolution:
+        """Member ``b`` as a :class:`DPSolution` (views, no copy)."""
+        return DPSolution(
+            values=self.values[b], policy=self.policy[b], space=self.space, method=self.method
+        )
+
+
 def per_unit_gains(v_next: FloatArray, space: StateSpace, revenue: float) -> FloatArray:
-    """``D_n(s) = r + V(s - e_n) - V(s)``, shape ``(S, N)``; 0 where ``s_n = 0`` (never offered)."""
+    """``D_n(s) = r + V(s - e_n) - V(s)``; 0 where ``s_n = 0`` (never offered).
+
+    ``v_next`` has shape ``(..., S)`` (any leading batch axes); the result ``(..., S, N)``.
+    """
     down = space.down
-    gains = revenue + v_next[np.maximum(down, 0)] - v_next[:, None]
+    gains = revenue + v_next[..., np.maximum(down, 0)] - v_next[..., :, None]
     return np.where(down >= 0, gains, 0.0)
 
 
@@ -381,6 +425,99 @@ def best_offers_enumerate(
     return offers, value
 
 
+def _check_size(n_bytes: int, what: str) -> None:
+    if n_bytes > MAX_BYTES:
+        raise ValueError(
+            f"{what}; the value function and policy would need {n_bytes / 2**30:.1f} GiB (limit "
+            f"{MAX_BYTES / 2**30:.0f} GiB). Merge slot types or shorten the horizon."
+        )
+
+
+def _alpha_matrix(alpha: ArrayLike, horizon: int | None) -> FloatArray:
+    """``alpha`` as shape ``(B, tau)``: a ``(B,)`` array is constant over ``horizon`` periods."""
+    a = np.asarray(alpha, dtype=np.float64)
+    if a.ndim == 1 and horizon is not None:
+        a = np.broadcast_to(a[:, None], (len(a), horizon))
+    if a.ndim != 2 or (horizon is not None and a.shape[1] != horizon):
+        want = "(B, tau)" if horizon is None else f"(B,) or (B, {horizon})"
+        raise ValueError(f"alpha must have shape {want}, got {a.shape}")
+    if not np.isfinite(a).all() or (a < 0).any() or (a > 1).any():
+        raise ValueError("arrival probabilities alpha must be in [0, 1]")
+    return a
+
+
+def backward_induction_batch(
+    model: ChoiceModel,
+    space: StateSpace,
+    alpha: ArrayLike,
+    *,
+    revenue: float = 1.0,
+    horizon: int | None = None,
+    method: Literal["sort", "enumerate"] = "sort",
+) -> DPBatch:
+    """Solve ``B`` offer-set MDPs that differ only in their arrival probabilities, at once.
+
+    Parameters
+    ----------
+    model
+        The choice model every member shares (Eq. 2b).
+    space
+        The state space of the capacities every member shares.
+    alpha : array of shape (B, tau), or (B,) with ``horizon``
+        ``alpha[b, t - 1]``: member ``b``'s arrival probability in period ``t``; a ``(B,)`` array
+        is constant over ``horizon`` periods.
+    revenue
+        ``r``, the revenue of a booking.
+    horizon
+        ``tau`` when ``alpha`` has shape ``(B,)`` (checked against ``alpha`` otherwise).
+    method
+        ``"sort"`` (the parametric sweep, default) or ``"enumerate"`` (every offer vector).
+
+    Returns
+    -------
+    DPBatch
+        ``values`` of shape ``(B, tau + 1, S)`` and ``policy`` of shape ``(B, tau, S, N)``;
+        member ``b`` equals :func:`backward_induction` of its own instance.
+
+    Raises
+    ------
+    ValueError
+        Unknown method, ``alpha`` of the wrong shape or outside [0, 1], or arrays above
+        ``MAX_BYTES``.
+
+    Examples
+    --------
+    One slot, one period: the customer books with probability 1/2 when shown the slot, so the
+    value is half the arrival probability.
+
+    >>> from slotopt.engines.offer_set.choice import ChoiceModel, LinearRamp
+    >>> m = ChoiceModel((0.0,), beta=2.0, effect=LinearRamp(1, 2))
+    >>> batch = backward_induction_batch(m, StateSpace.of([1]), [0.2, 1.0], horizon=1)
+    >>> batch.values.shape, batch.values[:, -1, -1].tolist()
+    ((2, 2, 2), [0.1, 0.5])
+    """
+    if method not in ("sort", "enumerate"):
+        raise ValueError(f"unknown DP method {method!r}; expected 'sort' or 'enumerate'")
+    a = _alpha_matrix(alpha, horizon)
+    n_b, tau = a.shape
+    n_s, n = space.n_states, space.n_types
+    needed = 8 * n_b * (tau + 1) * n_s * (1 + n)
+    _check_size(needed, f"{n_b} problems with {n_s:,} booking states over {tau} periods")
+    states = np.tile(space.states, (n_b, 1))  # (B * S, N): member-major, like values[:, t]
+    values = np.zeros((n_b, tau + 1, n_s))
+    policy = np.zeros((n_b, tau, n_s, n), dtype=np.int64)
+    for t in range(1, tau + 1):
+        gains = per_unit_gains(values[:, t - 1], space, revenue).reshape(n_b * n_s, n)
+        if method == "sort":
+            hint = policy[:, t - 2].reshape(n_b * n_s, n) if t > 1 else None
+            offers, gain = best_offers(model, states, gains, start=hint)
+        else:
+            offers, gain = best_offers_enumerate(model, states, gains)
+        values[:, t] = values[:, t - 1] + a[:, t - 1, None] * gain.reshape(n_b, n_s)
+        policy[:, t - 1] = offers.reshape(n_b, n_s, n)
+    return DPBatch(values=values, policy=policy, space=space, method=method)
+
+
 def backward_induction(
     inst: OfferSetInstance, *, method: Literal["sort", "enumerate"] = "sort"
 ) -> DPSolution:
@@ -397,7 +534,8 @@ def backward_induction(
     Returns
     -------
     DPSolution
-        ``values`` of shape ``(tau + 1, S)`` and ``policy`` of shape ``(tau, S, N)``.
+        ``values`` of shape ``(tau + 1, S)`` and ``policy`` of shape ``(tau, S, N)``: member 0 of
+        :func:`backward_induction_batch`.
 
     Raises
     ------
@@ -417,29 +555,79 @@ def backward_induction(
     if method not in ("sort", "enumerate"):
         raise ValueError(f"unknown DP method {method!r}; expected 'sort' or 'enumerate'")
     n_states, n_types = inst.n_states, inst.n_types
-    needed = 8 * (inst.horizon + 1) * n_states * (1 + n_types)
-    if needed > MAX_BYTES:
+    _check_size(
+        8 * (inst.horizon + 1) * n_states * (1 + n_types),
+        f"{inst.name!r} has {n_states:,} booking states over {inst.horizon} periods",
+    )
+    batch = backward_induction_batch(
+        ChoiceModel.from_instance(inst),
+        StateSpace.of(inst.capacities),
+        inst.alpha()[None, :],
+        revenue=inst.revenue,
+        method=method,
+    )
+    return batch.solution(0)
+
+
+def evaluate_policies(
+    model: ChoiceModel,
+    space: StateSpace,
+    policy: ArrayLike,
+    alpha: ArrayLike,
+    *,
+    revenue: float = 1.0,
+    horizon: int | None = None,
+) -> FloatArray:
+    """Exact expected revenue of ``B`` (Markov) policies at once, by the backward recursion.
+
+    Parameters
+    ----------
+    model, space
+        The choice model and state space every member shares.
+    policy : int array of shape (B, tau, S, N), or (B, S, N) for stationary policies
+        ``policy[b, t - 1]`` is member ``b``'s offer vectors in period ``t``.
+    alpha : array of shape (B, tau), or (B,) constant over the horizon
+        Member ``b``'s arrival probabilities, as for :func:`backward_induction_batch`.
+    revenue
+        ``r``.
+    horizon
+        ``tau``; needed only when neither ``policy`` nor ``alpha`` has a time axis.
+
+    Returns
+    -------
+    ndarray of shape (B, tau + 1, S)
+        ``V^pi_t(s)`` of each member; ``[:, -1, space.full]`` are the expected revenues.
+
+    Raises
+    ------
+    ValueError
+        A shape does not fit the space, or a policy offers a slot that is not free.
+    """
+    pol = np.asarray(policy, dtype=np.int64)
+    n_s, n = space.n_states, space.n_types
+    if pol.ndim == 4:
+        horizon = pol.shape[1] if horizon is None else horizon
+    elif horizon is None:
+        horizon = np.shape(alpha)[1] if np.ndim(alpha) == 2 else None
+    if horizon is None:
+        raise ValueError("give horizon when neither policy nor alpha has a time axis")
+    if pol.shape not in ((pol.shape[0], n_s, n), (pol.shape[0], horizon, n_s, n)):
         raise ValueError(
-            f"{inst.name!r} has {n_states:,} booking states over {inst.horizon} periods; the value "
-            f"function and policy would need {needed / 2**30:.1f} GiB (limit "
-            f"{MAX_BYTES / 2**30:.0f} GiB). Merge slot types or shorten the horizon."
+            f"policy must have shape (B, {n_s}, {n}) or (B, {horizon}, {n_s}, {n}), got {pol.shape}"
         )
-    space = StateSpace.of(inst.capacities)
-    model = ChoiceModel.from_instance(inst)
-    alpha = inst.alpha()
-    tau = inst.horizon
-    values = np.zeros((tau + 1, space.n_states))
-    policy = np.zeros((tau, space.n_states, space.n_types), dtype=np.int64)
-    for t in range(1, tau + 1):
-        gains = per_unit_gains(values[t - 1], space, inst.revenue)
-        if method == "sort":
-            hint = policy[t - 2] if t > 1 else None
-            offers, gain = best_offers(model, space.states, gains, start=hint)
-        else:
-            offers, gain = best_offers_enumerate(model, space.states, gains)
-        values[t] = values[t - 1] + alpha[t - 1] * gain
-        policy[t - 1] = offers
-    return DPSolution(values=values, policy=policy, space=space, method=method)
+    if (pol < 0).any() or (pol > space.states).any():
+        raise ValueError("policy offers slots that are not free (need 0 <= o <= s)")
+    a = _alpha_matrix(alpha, horizon)
+    n_b = pol.shape[0]
+    if a.shape[0] != n_b:
+        raise ValueError(f"policy has {n_b} members but alpha has {a.shape[0]}")
+    probs = model.probabilities(pol)  # (B, S, N) or (B, tau, S, N)
+    values = np.zeros((n_b, horizon + 1, n_s))
+    for t in range(1, horizon + 1):
+        p = probs if pol.ndim == 3 else probs[:, t - 1]
+        gains = per_unit_gains(values[:, t - 1], space, revenue)
+        values[:, t] = values[:, t - 1] + a[:, t - 1, None] * (p * gains).sum(axis=-1)
+    return values
 
 
 def evaluate_policy(
@@ -460,7 +648,8 @@ def evaluate_policy(
     Returns
     -------
     ndarray of shape (tau + 1, S)
-        ``V^pi_t(s)``; ``[-1, space.full]`` is the policy's expected revenue.
+        ``V^pi_t(s)``; ``[-1, space.full]`` is the policy's expected revenue (member 0 of
+        :func:`evaluate_policies`).
 
     Raises
     ------
@@ -470,19 +659,15 @@ def evaluate_policy(
     space = space or StateSpace.of(inst.capacities)
     pol = np.asarray(policy, dtype=np.int64)
     tau, n_s, n = inst.horizon, space.n_states, space.n_types
-    if pol.shape == (n_s, n):
-        pol = np.broadcast_to(pol, (tau, n_s, n))
-    if pol.shape != (tau, n_s, n):
+    if pol.shape not in ((n_s, n), (tau, n_s, n)):
         raise ValueError(
             f"policy must have shape ({n_s}, {n}) or ({tau}, {n_s}, {n}), got {pol.shape}"
         )
-    if (pol < 0).any() or (pol > space.states[None]).any():
-        raise ValueError("policy offers slots that are not free (need 0 <= o <= s)")
-    model = ChoiceModel.from_instance(inst)
-    alpha = inst.alpha()
-    values = np.zeros((tau + 1, n_s))
-    for t in range(1, tau + 1):
-        gains = per_unit_gains(values[t - 1], space, inst.revenue)
-        p = model.probabilities(pol[t - 1])
-        values[t] = values[t - 1] + alpha[t - 1] * (p * gains).sum(axis=1)
-    return values
+    values = evaluate_policies(
+        ChoiceModel.from_instance(inst),
+        space,
+        pol[None],
+        inst.alpha()[None, :],
+        revenue=inst.revenue,
+    )
+    return values[0]
