@@ -17,6 +17,7 @@ from slotopt.engines.offer_set.dp import (
     backward_induction_batch,
     best_offers,
     best_offers_enumerate,
+    evaluate_choices,
     evaluate_policies,
     evaluate_policy,
     per_unit_gains,
@@ -315,3 +316,91 @@ def test_evaluate_policies_rejects_bad_shapes_and_offers() -> None:
         evaluate_policies(model, space, pol + 1, [0.5], horizon=2)
     with pytest.raises(ValueError, match="alpha must have shape"):
         evaluate_policies(model, space, np.stack([np.stack([space.states] * 2)]), [[0.5]])
+
+
+@given(case=cases(max_types=3, max_cap=2, max_tau=4), data=st.data())
+def test_batch_members_may_have_their_own_choice_model(case: Case, data: st.DataObject) -> None:
+    # members over one state space with different betas, weights and arrival rates: each one is
+    # its own instance solved alone, to the last bit, by both searches
+    members = data.draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from([0.0, 0.5, 3.0, -1.0]),
+                st.lists(
+                    st.sampled_from([0.0, 1.0, 2.0, -1.0]),
+                    min_size=len(case.caps),
+                    max_size=len(case.caps),
+                ),
+                st.sampled_from([0.2, 0.5, 1.0]),
+            ),
+            min_size=2,
+            max_size=4,
+        )
+    )
+    insts = [
+        offer_set_from_dict(
+            replace(case, beta=b, weights=tuple(w), alpha=(a,) * case.horizon).spec()
+        )
+        for b, w, a in members
+    ]
+    models = [ChoiceModel.from_instance(inst) for inst in insts]
+    space = StateSpace.of(case.caps)
+    alpha = [a for _, _, a in members]
+    for method in ("sort", "enumerate"):
+        batch = backward_induction_batch(
+            models, space, alpha, revenue=case.r, horizon=case.horizon, method=method
+        )
+        for b, inst in enumerate(insts):
+            alone = backward_induction(inst, method=method)
+            np.testing.assert_array_equal(batch.values[b], alone.values)
+            np.testing.assert_array_equal(batch.policy[b], alone.policy)
+
+
+def test_batch_needs_one_model_or_one_per_member() -> None:
+    case = Case((1, 1), (0.0, 1.0), 0.5, (0.5, 0.5), 1.0, 2.0)
+    model = ChoiceModel.from_instance(offer_set_from_dict(case.spec()))
+    space = StateSpace.of(case.caps)
+    with pytest.raises(ValueError, match="one per member"):
+        backward_induction_batch([model, model], space, [0.5, 0.5, 0.5], horizon=2)
+    other = ChoiceModel.from_instance(
+        offer_set_from_dict(Case((1,), (0.0,), 0.5, (0.5, 0.5), 1.0, 2.0).spec())
+    )
+    with pytest.raises(ValueError, match="slot types"):
+        backward_induction_batch([model, other], space, [0.5, 0.5], horizon=2)
+
+
+def test_evaluate_choices_takes_members_of_different_models() -> None:
+    # one policy (the beta = 0 optimum) under two betas, in one call, equals each evaluation alone
+    case = Case((2, 1), (2.0, 1.0), 0.0, (0.5,) * 6, 1.0, 3.0)
+    low = offer_set_from_dict(case.spec())
+    high = offer_set_from_dict(replace(case, beta=3.0).spec())
+    space = StateSpace.of(case.caps)
+    policy = backward_induction(low).policy
+    probs = np.stack([ChoiceModel.from_instance(i).probabilities(policy) for i in (low, high)])
+    got = evaluate_choices(space, probs, [0.5, 0.5], revenue=case.r)
+    for b, inst in enumerate((low, high)):
+        np.testing.assert_array_equal(got[b], evaluate_policy(inst, policy))
+    brute = policy_values(
+        replace(case, beta=3.0), lambda t, s: tuple(policy[t - 1, space.index(s)])
+    )[case.horizon]
+    np.testing.assert_allclose(
+        got[1, -1], [brute[tuple(s)] for s in space.states.tolist()], rtol=1e-12, atol=1e-13
+    )
+
+
+def test_evaluate_choices_rejects_bad_probabilities_and_shapes() -> None:
+    space = StateSpace.of((1, 1))
+    ok = np.full((1, space.n_states, 2), 0.25)
+    assert evaluate_choices(space, ok, [0.5], horizon=2).shape == (1, 3, space.n_states)
+    with pytest.raises(ValueError, match="at most 1"):
+        evaluate_choices(space, ok * 3, [0.5], horizon=2)  # sums to 1.5
+    with pytest.raises(ValueError, match=">= 0"):
+        evaluate_choices(space, -ok, [0.5], horizon=2)
+    with pytest.raises(ValueError, match="probabilities must have shape"):
+        evaluate_choices(space, ok[:, :2], [0.5], horizon=2)
+    with pytest.raises(ValueError, match="probabilities must have shape"):
+        evaluate_choices(space, np.stack([ok] * 3, axis=1), [0.5], horizon=2)  # tau 3 != 2
+    with pytest.raises(ValueError, match="members"):
+        evaluate_choices(space, ok, [0.5, 0.5], horizon=2)
+    with pytest.raises(ValueError, match="horizon"):
+        evaluate_choices(space, ok, [0.5])
