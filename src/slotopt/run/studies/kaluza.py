@@ -12,15 +12,16 @@ built on :mod:`slotopt.run.studies.scaffold` (design table, runs by group, resul
 
 Work sharing
 ------------
-The design runs in groups of one system size and one preferred weight (:func:`_run_group`).
-With a constant arrival probability ``V_t`` does not depend on the horizon, so one backward
-induction over ``max tau`` periods answers both horizons of a system size (``values[:, tau]``).
-Instances that share a choice model (same ``kappa, w_h, beta``) differ only in ``alpha``: they
-are the batch axis of one :func:`~slotopt.engines.offer_set.dp.backward_induction_batch` call,
-whose states go through one offer-search call per period. Rule policies are time-invariant, so
-all rules and arrival probabilities of a model are one
-:func:`~slotopt.engines.offer_set.dp.evaluate_policies` call, and so are all beta_e-optimal
-policies under one beta_a.
+The design runs in groups of one system size and one preferred weight (:func:`_run_group`:
+13 betas x 3 arrival probabilities x 2 horizons). With a constant arrival probability ``V_t``
+does not depend on the horizon, so one backward induction over ``max tau`` periods answers both
+horizons (``values[:, tau]``). The 39 (beta, alpha) problems of a group share the state space,
+so they are the batch axis of one
+:func:`~slotopt.engines.offer_set.dp.backward_induction_batch` call (one choice model per
+member): one offer search per period for the whole group. Rule policies are time-invariant, and
+policy evaluation needs only the choice probabilities, so every rule of every model at every
+alpha is one :func:`~slotopt.engines.offer_set.dp.evaluate_choices` call, and so is Sect.
+6.3.3's sensitivity (every beta_e-optimal policy under every beta_a's choice model).
 
 References
 ----------
@@ -40,7 +41,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from slotopt.engines.offer_set.choice import ChoiceModel
-from slotopt.engines.offer_set.dp import StateSpace, backward_induction_batch, evaluate_policies
+from slotopt.engines.offer_set.dp import StateSpace, backward_induction_batch, evaluate_choices
 from slotopt.engines.offer_set.rules import RULES, rule_policy
 from slotopt.instance.offer_set import offer_set_from_dict
 from slotopt.run.studies.kaluza_design import (
@@ -81,74 +82,88 @@ FloatArray = NDArray[np.float64]
 
 def _run_group(rows: pd.DataFrame, sensitivity: bool) -> GroupResult:
     """Solve and evaluate every design row of one (kappa, w_h): see "Work sharing" above."""
-    first = rows.iloc[0]
-    kappa, w_h = int(first["kappa"]), float(first["w_h"])
+    spec = rows.iloc[0].to_dict()
+    kappa, w_h = int(spec["kappa"]), float(spec["w_h"])
     space = StateSpace.of(CAPACITIES[kappa])
-    alphas = np.asarray(pd.unique(rows["alpha"]), dtype=np.float64)
-    betas = np.asarray(pd.unique(rows["beta"]), dtype=np.float64)
-    horizons = rows.drop_duplicates("tau_hat")[["tau_hat", "horizon"]].to_numpy()
-    tau_max = int(horizons[:, 1].max())
-    n_a, n_r = len(alphas), len(RULES)
+    row_alpha, row_beta = rows["alpha"].to_numpy(), rows["beta"].to_numpy()
+    row_tau_hat, row_tau = rows["tau_hat"].to_numpy(), rows["horizon"].to_numpy()
+    alphas = np.asarray(pd.unique(row_alpha), dtype=np.float64)  # in design order
+    betas = np.asarray(pd.unique(row_beta), dtype=np.float64)
+    tau_hats = pd.unique(row_tau_hat)
+    tau_of = {int(th): int(t) for th, t in zip(row_tau_hat, row_tau, strict=True)}
+    tau_max = int(row_tau.max())
+    n_a, n_b, n_r = len(alphas), len(betas), len(RULES)
     full = space.full
-    optimal = np.zeros((len(betas), n_a, tau_max + 1))  # V_t(kappa) per beta, alpha, t
-    rules = np.zeros((len(betas), n_a, n_r, tau_max + 1))
-    policies = []
-    insts = []
-    for ib, beta in enumerate(betas):
+    models: list[ChoiceModel] = []
+    rule_probs = []
+    revenue = 1.0
+    for beta in betas:
         inst = offer_set_from_dict(
-            instance_spec({**first.to_dict(), "horizon": tau_max, "beta": beta, "tau_hat": 0})
+            instance_spec({**spec, "horizon": tau_max, "beta": beta, "tau_hat": 0})
         )
         model = ChoiceModel.from_instance(inst)
-        dp = backward_induction_batch(model, space, alphas, revenue=inst.revenue, horizon=tau_max)
-        optimal[ib] = dp.values[:, :, full]
         stationary = np.stack([rule_policy(inst, r, space=space) for r in RULES])
-        rv = evaluate_policies(
-            model,
-            space,
-            np.tile(stationary, (n_a, 1, 1)),  # member a * R + r: rule r at alphas[a]
-            np.repeat(alphas, n_r),
-            revenue=inst.revenue,
-            horizon=tau_max,
-        )
-        rules[ib] = rv[:, :, full].reshape(n_a, n_r, tau_max + 1)
-        policies.append(dp.policy)
-        insts.append(inst)
+        rule_probs.append(model.probabilities(stationary))  # (R, S, N)
+        models.append(model)
+        revenue = inst.revenue  # r = 1 in every instance of the design
 
-    ia = pd.Index(alphas).get_indexer(rows["alpha"])
-    ib = pd.Index(betas).get_indexer(rows["beta"])
-    tau = rows["horizon"].to_numpy()
-    out = pd.DataFrame({"instance": rows["instance"].to_numpy()})
-    out["optimal"] = optimal[ib, ia, tau]
-    for j, rule in enumerate(RULES):
-        out[rule] = rules[ib, ia, j, tau]
+    # The optimum of every (beta, alpha): one backward induction, members beta-major.
+    dp = backward_induction_batch(
+        [m for m in models for _ in alphas],
+        space,
+        np.tile(alphas, n_b),
+        revenue=revenue,
+        horizon=tau_max,
+    )
+    optimal = dp.values[:, :, full].reshape(n_b, n_a, tau_max + 1)  # V_t(kappa)
+    # Every rule of every model at every alpha: one evaluation, members (beta, alpha, rule).
+    probs = np.broadcast_to(
+        np.stack(rule_probs)[:, None], (n_b, n_a, n_r, space.n_states, space.n_types)
+    )
+    rv = evaluate_choices(
+        space,
+        probs.reshape(n_b * n_a * n_r, space.n_states, space.n_types),
+        np.broadcast_to(alphas[None, :, None], (n_b, n_a, n_r)).ravel(),
+        revenue=revenue,
+        horizon=tau_max,
+    )
+    rules = rv[:, :, full].reshape(n_b, n_a, n_r, tau_max + 1)
+
+    ia = pd.Index(alphas).get_indexer(row_alpha)  # each row's position in the batch axes
+    ib = pd.Index(betas).get_indexer(row_beta)
+    out = pd.DataFrame(
+        {
+            "instance": rows["instance"].to_numpy(),
+            "optimal": optimal[ib, ia, row_tau],
+            **{rule: rules[ib, ia, j, row_tau] for j, rule in enumerate(RULES)},
+        }
+    )
     if not sensitivity:
         return GroupResult(out)
 
-    # Every beta_e-optimal policy under every beta_a: one evaluation per beta_a, batch (e, a).
-    n_b = len(betas)
-    stacked = np.stack(policies).reshape(n_b * n_a, tau_max, space.n_states, space.n_types)
-    under = np.zeros((n_b, n_b, n_a, tau_max + 1))  # [beta_a, beta_e, alpha, t]
-    for i_act, inst in enumerate(insts):
-        v = evaluate_policies(
-            ChoiceModel.from_instance(inst),
-            space,
-            stacked,
-            np.tile(alphas, n_b),
-            revenue=inst.revenue,
-        )
-        under[i_act] = v[:, :, full].reshape(n_b, n_a, tau_max + 1)
+    # Every beta_e-optimal policy under every beta_a: one evaluation, members
+    # (beta_a, beta_e, alpha), each with beta_a's choice probabilities of beta_e's offers.
+    stacked = dp.policy.reshape(n_b, n_a, tau_max, space.n_states, space.n_types)
+    under_probs = np.stack([model.probabilities(stacked) for model in models])
+    v = evaluate_choices(
+        space,
+        under_probs.reshape(n_b * n_b * n_a, tau_max, space.n_states, space.n_types),
+        np.tile(alphas, n_b * n_b),
+        revenue=revenue,
+    )
+    under = v[:, :, full].reshape(n_b, n_b, n_a, tau_max + 1)  # [beta_a, beta_e, alpha, t]
     frames = [
         sensitivity_frame(
             kappa,
-            int(tau_hat),
+            int(th),
             w_h,
             betas,
             alphas,
-            under[..., h],
-            optimal[..., h],
-            rules[:, :, 0, h],
+            under[..., tau_of[int(th)]],
+            optimal[..., tau_of[int(th)]],
+            rules[:, :, 0, tau_of[int(th)]],
         )
-        for tau_hat, h in horizons
+        for th in tau_hats
     ]
     return GroupResult(out, {"sensitivity": pd.concat(frames, ignore_index=True)})
 
