@@ -404,3 +404,12 @@ def test_evaluate_choices_rejects_bad_probabilities_and_shapes() -> None:
         evaluate_choices(space, ok, [0.5, 0.5], horizon=2)
     with pytest.raises(ValueError, match="horizon"):
         evaluate_choices(space, ok, [0.5])
+
+
+def test_subnormal_gains_do_not_overflow_the_tie_tolerance() -> None:
+    # Found by Hypothesis: the only available unit gains 3e-307, so the tie tolerance is
+    # subnormal and the (masked) key of the unavailable type overflowed into a RuntimeWarning.
+    model = ChoiceModel((0.0, 0.0), beta=0.0, effect=LinearRamp(1, 2))
+    offers, value = best_offers(model, [[0, 1]], [[1.0, 2.9630248667015846e-307]])
+    assert offers.tolist() == [[0, 1]]
+    assert value[0] == 0.5 * 2.9630248667015846e-307  # P_2 = 1 / (1 + 1), times the gain

@@ -256,7 +256,10 @@ def _type_orders(
     n = v.shape[-1]
     key = (v if v.ndim == 2 else v[None, :]) * (gains - lam[:, None])
     step = np.where(tol > 0, tol, 1.0)[:, None]
-    key = np.where(avail, np.floor(key / step + 0.5), -np.inf)
+    # An unavailable type's key may overflow when the available gains are tiny (a subnormal
+    # tolerance); it is replaced by -inf, so the overflow is harmless.
+    with np.errstate(over="ignore"):
+        key = np.where(avail, np.floor(key / step + 0.5), -np.inf)
     rev = np.argsort(-key[:, ::-1], axis=1, kind="stable")
     return (n - 1 - rev).astype(np.int64)
 
