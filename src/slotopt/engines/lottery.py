@@ -167,7 +167,7 @@ def weighted_order(
     if w.size and int(w.max()) > 1:
         prefix = _prefix(seed, context)
         sha = hashlib.sha256
-        for k in np.flatnonzero(w > 1):
+        for k in np.flatnonzero(w > 1).tolist():
             best = bytes(words[k].astype(">u8").tobytes())
             base = prefix + str(ids[k]).encode() + b"#"
             for j in range(1, int(w[k])):
