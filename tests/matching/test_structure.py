@@ -89,7 +89,11 @@ def test_effective_rank_and_total_rank_by_hand() -> None:
     inst = _ranked([2, None, 1, None, None])
     by_pair = dict(
         zip(
-            zip(np.repeat([0, 1], np.diff(inst.acc_indptr)).tolist(), inst.acc_slot.tolist()),
+            zip(
+                np.repeat([0, 1], np.diff(inst.acc_indptr)).tolist(),
+                inst.acc_slot.tolist(),
+                strict=True,
+            ),
             effective_rank(inst).tolist(),
             strict=True,
         )
