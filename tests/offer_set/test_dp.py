@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,14 +14,17 @@ from slotopt.engines.offer_set.choice import ChoiceModel, LinearRamp
 from slotopt.engines.offer_set.dp import (
     StateSpace,
     backward_induction,
+    backward_induction_batch,
     best_offers,
     best_offers_enumerate,
+    evaluate_choices,
+    evaluate_policies,
     evaluate_policy,
     per_unit_gains,
 )
 from slotopt.instance.offer_set import offer_set_from_dict
 
-from .brute import Case, optimal_values, states_of
+from .brute import Case, myopic_offer, optimal_values, policy_values, states_of
 
 
 @st.composite
@@ -222,3 +226,190 @@ def test_unknown_method_and_too_large_instances() -> None:
     huge = offer_set_from_dict(Case((20,) * 8, (0.0,) * 8, 1.0, (0.5,) * 100, 1.0, 160.0).spec())
     with pytest.raises(ValueError, match="GiB"):
         backward_induction(huge)
+
+
+# --- the batch axis ------------------------------------------------------------------------
+
+
+@given(case=cases(max_types=3, max_cap=2, max_tau=4), data=st.data())
+def test_batch_members_equal_their_own_backward_induction(case: Case, data: st.DataObject) -> None:
+    # B arrival-probability vectors over one choice model: each member must be the instance
+    # solved alone (to the last bit: same arithmetic) and the brute-force optimum of Eq. 3
+    alphas = data.draw(
+        st.lists(
+            st.lists(
+                st.sampled_from([0.2, 0.5, 0.8, 1.0]), min_size=case.horizon, max_size=case.horizon
+            ),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    insts = [offer_set_from_dict(replace(case, alpha=tuple(a)).spec()) for a in alphas]
+    model = ChoiceModel.from_instance(insts[0])
+    space = StateSpace.of(case.caps)
+    alpha = np.stack([inst.alpha() for inst in insts])
+    for method in ("sort", "enumerate"):
+        batch = backward_induction_batch(model, space, alpha, revenue=case.r, method=method)
+        assert batch.values.shape == (len(alphas), case.horizon + 1, space.n_states)
+        assert batch.policy.shape == (len(alphas), case.horizon, space.n_states, space.n_types)
+        for b, inst in enumerate(insts):
+            alone = backward_induction(inst, method=method)
+            np.testing.assert_array_equal(batch.values[b], alone.values)
+            np.testing.assert_array_equal(batch.policy[b], alone.policy)
+    for b, a in enumerate(alphas):
+        brute = optimal_values(replace(case, alpha=tuple(a)))[case.horizon]
+        expected = [brute[tuple(s)] for s in space.states.tolist()]
+        np.testing.assert_allclose(batch.values[b, -1], expected, rtol=1e-11, atol=1e-12)
+
+
+def test_batch_with_constant_alpha_needs_and_uses_the_horizon() -> None:
+    case = Case((2, 1), (1.0, 0.0), 1.0, (0.5,) * 3, 1.0, 3.0)
+    inst = offer_set_from_dict(case.spec())
+    model, space = ChoiceModel.from_instance(inst), StateSpace.of(case.caps)
+    batch = backward_induction_batch(model, space, [0.5], horizon=3)
+    np.testing.assert_array_equal(batch.values[0], backward_induction(inst).values)
+    np.testing.assert_array_equal(batch.solution(0).policy, backward_induction(inst).policy)
+    with pytest.raises(ValueError, match="alpha must have shape"):
+        backward_induction_batch(model, space, [0.5])  # no horizon for a (B,) alpha
+    with pytest.raises(ValueError, match="alpha must have shape"):
+        backward_induction_batch(model, space, [[0.5, 0.5]], horizon=3)
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        backward_induction_batch(model, space, [1.5], horizon=3)
+    with pytest.raises(ValueError, match="unknown DP method"):
+        backward_induction_batch(model, space, [0.5], horizon=3, method="magic")  # type: ignore[arg-type]
+
+
+def test_evaluate_policies_equals_each_policy_alone_and_brute_force() -> None:
+    case = Case((2, 2), (2.0, 1.0), 1.5, (0.4, 0.6, 0.5, 0.9), 1.0, 4.0)
+    inst = offer_set_from_dict(case.spec())
+    space = StateSpace.of(case.caps)
+    sol = backward_induction(inst)
+    show_all = space.states
+    myopic = np.array([myopic_offer(case, tuple(s)) for s in space.states.tolist()])
+    stationary = np.stack([show_all, myopic])
+    alpha = np.stack([inst.alpha(), inst.alpha()])
+    model = ChoiceModel.from_instance(inst)
+    got = evaluate_policies(model, space, stationary, alpha, revenue=case.r)
+    assert got.shape == (2, case.horizon + 1, space.n_states)
+    for b, pol in enumerate(stationary):
+        np.testing.assert_array_equal(got[b], evaluate_policy(inst, pol))
+    brute = policy_values(case, lambda t, s: myopic_offer(case, s))[case.horizon]
+    expected = [brute[tuple(s)] for s in space.states.tolist()]
+    np.testing.assert_allclose(got[1, -1], expected, rtol=1e-12, atol=1e-13)
+    # time-varying policies: the optimal one reproduces the optimum
+    timed = evaluate_policies(model, space, sol.policy[None], inst.alpha()[None], revenue=case.r)
+    np.testing.assert_allclose(timed[0], sol.values, rtol=1e-13)
+
+
+def test_evaluate_policies_rejects_bad_shapes_and_offers() -> None:
+    case = Case((1, 1), (0.0, 0.0), 0.0, (0.5, 0.5), 1.0, 2.0)
+    inst = offer_set_from_dict(case.spec())
+    model, space = ChoiceModel.from_instance(inst), StateSpace.of(case.caps)
+    pol = np.stack([space.states])
+    with pytest.raises(ValueError, match="horizon"):
+        evaluate_policies(model, space, pol, [0.5])
+    with pytest.raises(ValueError, match="members"):
+        evaluate_policies(model, space, pol, [0.5, 0.5], horizon=2)
+    with pytest.raises(ValueError, match="policy must have shape"):
+        evaluate_policies(model, space, pol[:, :2], [0.5], horizon=2)
+    with pytest.raises(ValueError, match="not free"):
+        evaluate_policies(model, space, pol + 1, [0.5], horizon=2)
+    with pytest.raises(ValueError, match="alpha must have shape"):
+        evaluate_policies(model, space, np.stack([np.stack([space.states] * 2)]), [[0.5]])
+
+
+@given(case=cases(max_types=3, max_cap=2, max_tau=4), data=st.data())
+def test_batch_members_may_have_their_own_choice_model(case: Case, data: st.DataObject) -> None:
+    # members over one state space with different betas, weights and arrival rates: each one is
+    # its own instance solved alone, to the last bit, by both searches
+    members = data.draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from([0.0, 0.5, 3.0, -1.0]),
+                st.lists(
+                    st.sampled_from([0.0, 1.0, 2.0, -1.0]),
+                    min_size=len(case.caps),
+                    max_size=len(case.caps),
+                ),
+                st.sampled_from([0.2, 0.5, 1.0]),
+            ),
+            min_size=2,
+            max_size=4,
+        )
+    )
+    insts = [
+        offer_set_from_dict(
+            replace(case, beta=b, weights=tuple(w), alpha=(a,) * case.horizon).spec()
+        )
+        for b, w, a in members
+    ]
+    models = [ChoiceModel.from_instance(inst) for inst in insts]
+    space = StateSpace.of(case.caps)
+    alpha = [a for _, _, a in members]
+    for method in ("sort", "enumerate"):
+        batch = backward_induction_batch(
+            models, space, alpha, revenue=case.r, horizon=case.horizon, method=method
+        )
+        for b, inst in enumerate(insts):
+            alone = backward_induction(inst, method=method)
+            np.testing.assert_array_equal(batch.values[b], alone.values)
+            np.testing.assert_array_equal(batch.policy[b], alone.policy)
+
+
+def test_batch_needs_one_model_or_one_per_member() -> None:
+    case = Case((1, 1), (0.0, 1.0), 0.5, (0.5, 0.5), 1.0, 2.0)
+    model = ChoiceModel.from_instance(offer_set_from_dict(case.spec()))
+    space = StateSpace.of(case.caps)
+    with pytest.raises(ValueError, match="one per member"):
+        backward_induction_batch([model, model], space, [0.5, 0.5, 0.5], horizon=2)
+    other = ChoiceModel.from_instance(
+        offer_set_from_dict(Case((1,), (0.0,), 0.5, (0.5, 0.5), 1.0, 2.0).spec())
+    )
+    with pytest.raises(ValueError, match="slot types"):
+        backward_induction_batch([model, other], space, [0.5, 0.5], horizon=2)
+
+
+def test_evaluate_choices_takes_members_of_different_models() -> None:
+    # one policy (the beta = 0 optimum) under two betas, in one call, equals each evaluation alone
+    case = Case((2, 1), (2.0, 1.0), 0.0, (0.5,) * 6, 1.0, 3.0)
+    low = offer_set_from_dict(case.spec())
+    high = offer_set_from_dict(replace(case, beta=3.0).spec())
+    space = StateSpace.of(case.caps)
+    policy = backward_induction(low).policy
+    probs = np.stack([ChoiceModel.from_instance(i).probabilities(policy) for i in (low, high)])
+    got = evaluate_choices(space, probs, [0.5, 0.5], revenue=case.r)
+    for b, inst in enumerate((low, high)):
+        np.testing.assert_array_equal(got[b], evaluate_policy(inst, policy))
+    brute = policy_values(
+        replace(case, beta=3.0), lambda t, s: tuple(policy[t - 1, space.index(s)])
+    )[case.horizon]
+    np.testing.assert_allclose(
+        got[1, -1], [brute[tuple(s)] for s in space.states.tolist()], rtol=1e-12, atol=1e-13
+    )
+
+
+def test_evaluate_choices_rejects_bad_probabilities_and_shapes() -> None:
+    space = StateSpace.of((1, 1))
+    ok = np.full((1, space.n_states, 2), 0.25)
+    assert evaluate_choices(space, ok, [0.5], horizon=2).shape == (1, 3, space.n_states)
+    with pytest.raises(ValueError, match="at most 1"):
+        evaluate_choices(space, ok * 3, [0.5], horizon=2)  # sums to 1.5
+    with pytest.raises(ValueError, match=">= 0"):
+        evaluate_choices(space, -ok, [0.5], horizon=2)
+    with pytest.raises(ValueError, match="probabilities must have shape"):
+        evaluate_choices(space, ok[:, :2], [0.5], horizon=2)
+    with pytest.raises(ValueError, match="probabilities must have shape"):
+        evaluate_choices(space, np.stack([ok] * 3, axis=1), [0.5], horizon=2)  # tau 3 != 2
+    with pytest.raises(ValueError, match="members"):
+        evaluate_choices(space, ok, [0.5, 0.5], horizon=2)
+    with pytest.raises(ValueError, match="horizon"):
+        evaluate_choices(space, ok, [0.5])
+
+
+def test_subnormal_gains_do_not_overflow_the_tie_tolerance() -> None:
+    # Found by Hypothesis: the only available unit gains 3e-307, so the tie tolerance is
+    # subnormal and the (masked) key of the unavailable type overflowed into a RuntimeWarning.
+    model = ChoiceModel((0.0, 0.0), beta=0.0, effect=LinearRamp(1, 2))
+    offers, value = best_offers(model, [[0, 1]], [[1.0, 2.9630248667015846e-307]])
+    assert offers.tolist() == [[0, 1]]
+    assert value[0] == 0.5 * 2.9630248667015846e-307  # P_2 = 1 / (1 + 1), times the gain

@@ -23,7 +23,8 @@ acceptable sets and availability blocks, not the number of applicants or slots: 
 100,000-applicant week (about 900,000 acceptable pairs) becomes 26,557 types x 770 groups with
 102,521 (type, group) pairs. Only the weighted LP needs one variable per applicant (its segment
 variables, capped by what the type's slots could ever hold), because there each applicant has
-its own weight.
+its own weight. The types, groups, segments and preference classes are computed in
+:mod:`slotopt.engines.matching.structure`; this module only states the models over them.
 
 Construction avoids per-term operator overloading: every row is a ``LinearExpression`` built
 from a list of variables (unit coefficients need no ``MonomialTermExpression``), so building the
@@ -37,158 +38,46 @@ A. J. Hoffman and J. B. Kruskal (1956), "Integral boundary points of convex poly
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
-from slotopt.instance.matching import ApplicantTypes, MatchingInstance
+from slotopt.engines.matching.structure import (
+    MatchingNetwork,
+    PreferenceClasses,
+    by_key,
+    effective_rank,
+    matching_network,
+    members_by_type,
+    preference_classes,
+    segments,
+)
+from slotopt.instance.matching import MatchingInstance
 
 __all__ = [
     "Levels",
-    "MatchingNetwork",
-    "PreferenceClasses",
     "build_feasibility",
     "build_lexicographic",
     "build_max_appointments",
     "build_second_stage",
     "build_weighted_lp",
     "default_weights",
+    # The structure lives in slotopt.engines.matching.structure; these names stay importable from
+    # here only until matching_solve.py and tests/mip import them from there.
+    "MatchingNetwork",
+    "PreferenceClasses",
     "effective_rank",
     "matching_network",
+    "members_by_type",
     "preference_classes",
 ]
 
 Levels = Literal["positions", "tiers"]
 
 
-# -- the data the models are built from ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MatchingNetwork:
-    """An instance seen as applicant types x slot groups.
-
-    Attributes
-    ----------
-    types : ApplicantTypes
-        ``inst.types``: ``T`` types, ``size[t]`` = :math:`n_t` members.
-    group_of : ndarray of shape (S,)
-        The slot group of each slot; -1 for slots no applicant accepts or with capacity 0 (they
-        can serve nobody and are left out of the models).
-    group_indptr, group_slots : ndarray of shapes (G+1,), (S_used,)
-        ``group_slots[group_indptr[g]:group_indptr[g+1]]`` are the slots of group ``g``.
-    capacity : ndarray of shape (G,)
-        :math:`d_g`, the summed capacity of the group's slots.
-    pair_type, pair_group : ndarray of shape (P,)
-        The (type, group) pairs :math:`(t, g)`, ``g`` in :math:`G_t`, sorted by type then group.
-    pair_indptr : ndarray of shape (T+1,)
-        Pairs of type ``t`` are ``pair_indptr[t]:pair_indptr[t+1]``.
-    reach : ndarray of shape (T,)
-        :math:`c_t = \\sum_{g \\in G_t} d_g`: no more than this many of type ``t`` can be served.
-    """
-
-    types: ApplicantTypes
-    group_of: np.ndarray
-    group_indptr: np.ndarray
-    group_slots: np.ndarray
-    capacity: np.ndarray
-    pair_type: np.ndarray
-    pair_group: np.ndarray
-    pair_indptr: np.ndarray
-    reach: np.ndarray
-
-    @property
-    def n_types(self) -> int:
-        return self.types.n_types
-
-    @property
-    def n_groups(self) -> int:
-        return len(self.capacity)
-
-    @property
-    def n_pairs(self) -> int:
-        return len(self.pair_type)
-
-    def pairs(self) -> list[tuple[int, int]]:
-        return list(zip(self.pair_type.tolist(), self.pair_group.tolist(), strict=True))
-
-
-def matching_network(inst: MatchingInstance) -> MatchingNetwork:
-    """Group the instance's applicants into types and its slots into slot groups.
-
-    Two slots are in one group when exactly the same types accept them; slots with capacity 0
-    or accepted by nobody are dropped. Groups are numbered by their first slot, so the result
-    depends only on the instance.
-    """
-    types = inst.types
-    n_slots = inst.n_slots
-    owner = np.repeat(np.arange(types.n_types, dtype=np.int64), np.diff(types.indptr))
-    slot = types.slots
-    by_slot = np.lexsort((owner, slot))
-    slot_sorted, owner_sorted = slot[by_slot], owner[by_slot]
-    bounds = np.searchsorted(slot_sorted, np.arange(n_slots + 1))
-    group_of = np.full(n_slots, -1, dtype=np.int64)
-    keys: dict[bytes, int] = {}
-    for s in range(n_slots):
-        lo, hi = bounds[s], bounds[s + 1]
-        if lo == hi or inst.capacity[s] <= 0:
-            continue
-        key = owner_sorted[lo:hi].tobytes()
-        g = keys.get(key)
-        if g is None:
-            g = keys[key] = len(keys)
-        group_of[s] = g
-    n_groups = len(keys)
-    used = np.flatnonzero(group_of >= 0)
-    order = np.argsort(group_of[used], kind="stable")
-    group_slots = used[order]
-    group_indptr = np.zeros(n_groups + 1, dtype=np.int64)
-    np.cumsum(np.bincount(group_of[used], minlength=n_groups), out=group_indptr[1:])
-    # No slot serves more than all applicants, so larger capacities are clipped there: an
-    # equivalent model (unchanged for every capacity <= |A|) whose sums stay exact for any
-    # capacity the loader accepts (up to 2**62)
-    seats = np.minimum(inst.capacity[used], inst.n_applicants)
-    capacity = np.bincount(group_of[used], weights=seats, minlength=n_groups).astype(np.int64)
-
-    pair_group_all = group_of[slot]
-    keep = pair_group_all >= 0
-    code = np.unique(owner[keep] * max(n_groups, 1) + pair_group_all[keep])
-    pair_type = code // max(n_groups, 1)
-    pair_group = code % max(n_groups, 1)
-    pair_indptr = np.zeros(types.n_types + 1, dtype=np.int64)
-    np.cumsum(np.bincount(pair_type, minlength=types.n_types), out=pair_indptr[1:])
-    reach = np.bincount(pair_type, weights=capacity[pair_group], minlength=types.n_types)
-    return MatchingNetwork(
-        types=types,
-        group_of=group_of,
-        group_indptr=group_indptr,
-        group_slots=group_slots,
-        capacity=capacity,
-        pair_type=pair_type.astype(np.int64),
-        pair_group=pair_group.astype(np.int64),
-        pair_indptr=pair_indptr,
-        reach=reach.astype(np.int64),
-    )
-
-
-def members_by_type(types: ApplicantTypes, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Members of each type in priority order.
-
-    Returns
-    -------
-    indptr : ndarray of shape (T+1,)
-    members : ndarray of shape (A,)
-        ``members[indptr[t]:indptr[t+1]]`` are type ``t``'s applicants, first position first.
-    """
-    position = np.empty(len(order), dtype=np.int64)
-    position[order] = np.arange(len(order))
-    members = np.lexsort((position, types.type_of)).astype(np.int64)
-    indptr = np.zeros(types.n_types + 1, dtype=np.int64)
-    np.cumsum(types.size, out=indptr[1:])
-    return indptr, members
+# -- the weights of the weighted LP -----------------------------------------------------------
 
 
 def default_weights(order: np.ndarray) -> np.ndarray:
@@ -258,12 +147,9 @@ def _add_flow(m: pyo.ConcreteModel, net: MatchingNetwork, pair_mask: np.ndarray 
         m.pairs, domain=pyo.NonNegativeReals, doc="x_tg: applicants of type t served in group g"
     )
     assign = list(m.assign.values())
-    by_group = np.argsort(pg, kind="stable")
-    group_ptr = np.zeros(net.n_groups + 1, dtype=np.int64)
-    np.cumsum(np.bincount(pg, minlength=net.n_groups), out=group_ptr[1:])
+    by_group, group_ptr = by_key(pg, net.n_groups)
     in_group = _slices([assign[i] for i in by_group.tolist()], group_ptr)
-    type_ptr = np.zeros(net.n_types + 1, dtype=np.int64)
-    np.cumsum(np.bincount(pt, minlength=net.n_types), out=type_ptr[1:])
+    _, type_ptr = by_key(pt, net.n_types)  # pairs are sorted by type already
     # kept on the model so rules of the builders can read a type's x_tg without a search
     m._assign_of_type = _slices(assign, type_ptr)
 
@@ -420,22 +306,15 @@ def _add_segments(
     m: pyo.ConcreteModel, net: MatchingNetwork, order: np.ndarray, w: np.ndarray
 ) -> None:
     """Segments ``take[t, k]`` with weights, linked to the flow by ``type_link[t]``."""
-    indptr, members = members_by_type(net.types, order)
-    # Segments beyond c_t (what the type's groups can hold) are always 0: leave them out.
-    count = np.minimum(net.types.size, net.reach)
-    seg_type = np.repeat(np.arange(net.n_types, dtype=np.int64), count)
-    seg_ptr = np.zeros(net.n_types + 1, dtype=np.int64)
-    np.cumsum(count, out=seg_ptr[1:])
-    seg_k = np.arange(len(seg_type), dtype=np.int64) - seg_ptr[seg_type]
-    applicant = members[indptr[seg_type] + seg_k]
+    seg = segments(net, order)  # segments beyond c_t would always be 0: they are left out
     m.segments = pyo.Set(
         dimen=2,
         ordered=True,
-        initialize=list(zip(seg_type.tolist(), (seg_k + 1).tolist(), strict=True)),
+        initialize=list(zip(seg.type.tolist(), seg.k.tolist(), strict=True)),
         doc="(t, k): the k-th member of type t in priority order, k <= min(n_t, c_t)",
     )
     m.take = pyo.Var(m.segments, bounds=(0, 1), doc="y_tk: the k-th member of type t is served")
-    takes = _slices(list(m.take.values()), seg_ptr)
+    takes = _slices(list(m.take.values()), seg.indptr)
     assign_of = m._assign_of_type
 
     @m.Constraint(m.types, doc="A type serves as many as its segments say")
@@ -444,8 +323,8 @@ def _add_segments(
             return pyo.Constraint.Skip
         return _total(assign_of[t]) == _total(takes[t])
 
-    m.segment_applicant = applicant
-    m.segment_weight = w[applicant]
+    m.segment_applicant = seg.applicant
+    m.segment_weight = w[seg.applicant]
 
 
 def build_lexicographic(
@@ -496,100 +375,6 @@ def build_lexicographic(
 
 
 # -- the second stage --------------------------------------------------------------------------
-
-
-def effective_rank(inst: MatchingInstance) -> np.ndarray:
-    """The rank of every acceptable pair, shape (P,) aligned with ``inst.acc_slot``.
-
-    A given rank stands; an unranked pair ranks just after the applicant's worst given rank, so
-    an applicant who ranked nothing has all slots at rank 1 (all equal), and one who ranked some
-    prefers those. :attr:`slotopt.run.matching_result.MatchingResult.total_rank` counts the same.
-    """
-    rank = inst.acc_rank
-    counts = np.diff(inst.acc_indptr)
-    owner = np.repeat(np.arange(inst.n_applicants), counts)
-    worst = np.zeros(inst.n_applicants, dtype=np.int64)
-    np.maximum.at(worst, owner, np.maximum(rank, 0))
-    return np.where(rank > 0, rank, worst[owner] + 1).astype(np.int64)
-
-
-@dataclass(frozen=True)
-class PreferenceClasses:
-    """Matched applicants with the same acceptable slots *and* the same ranks.
-
-    Attributes
-    ----------
-    class_of : ndarray of shape (A,)
-        Class of each matched applicant, -1 for the unmatched.
-    size : ndarray of shape (C,)
-        :math:`n_p`, members per class.
-    pair_class, pair_slot, pair_rank : ndarray of shape (Q,)
-        The class's acceptable slots (with capacity > 0) and their ranks :math:`r_{ps}`, by
-        class, then rank, then slot.
-    pair_indptr : ndarray of shape (C+1,)
-    """
-
-    class_of: np.ndarray
-    size: np.ndarray
-    pair_class: np.ndarray
-    pair_slot: np.ndarray
-    pair_rank: np.ndarray
-    pair_indptr: np.ndarray
-
-    @property
-    def n_classes(self) -> int:
-        return len(self.size)
-
-
-def preference_classes(inst: MatchingInstance, matched: np.ndarray) -> PreferenceClasses:
-    """Group the matched applicants by (acceptable slots, ranks).
-
-    An applicant's pairs are stored by rank (unranked last), then slot; with
-    :func:`effective_rank` that order is canonical, so equal (slot, rank) sets have equal byte
-    strings and one dictionary pass groups them.
-    """
-    mask = np.asarray(matched, dtype=bool)
-    if mask.shape != (inst.n_applicants,):
-        raise ValueError(f"matched must be a boolean mask over {inst.n_applicants} applicants")
-    rank = effective_rank(inst)
-    indptr = inst.acc_indptr.tolist()
-    slot_bytes = inst.acc_slot.tobytes()
-    rank_bytes = rank.tobytes()
-    width = inst.acc_slot.itemsize
-    class_of = np.full(inst.n_applicants, -1, dtype=np.int64)
-    keys: dict[bytes, int] = {}
-    firsts: list[int] = []
-    for i in np.flatnonzero(mask).tolist():
-        lo, hi = indptr[i] * width, indptr[i + 1] * width
-        key = slot_bytes[lo:hi] + rank_bytes[lo:hi]
-        c = keys.get(key)
-        if c is None:
-            c = keys[key] = len(keys)
-            firsts.append(i)
-        class_of[i] = c
-    n_classes = len(keys)
-    size = np.bincount(class_of[mask], minlength=n_classes).astype(np.int64)
-    first = np.asarray(firsts, dtype=np.int64)
-    lengths = np.diff(inst.acc_indptr)[first]
-    pair_class = np.repeat(np.arange(n_classes, dtype=np.int64), lengths)
-    flat = np.repeat(inst.acc_indptr[first], lengths) + (
-        np.arange(int(lengths.sum()), dtype=np.int64)
-        - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    )
-    pair_slot = inst.acc_slot[flat]
-    pair_rank = rank[flat]
-    keep = inst.capacity[pair_slot] > 0
-    pair_class, pair_slot, pair_rank = pair_class[keep], pair_slot[keep], pair_rank[keep]
-    pair_indptr = np.zeros(n_classes + 1, dtype=np.int64)
-    np.cumsum(np.bincount(pair_class, minlength=n_classes), out=pair_indptr[1:])
-    return PreferenceClasses(
-        class_of=class_of,
-        size=size,
-        pair_class=pair_class,
-        pair_slot=pair_slot,
-        pair_rank=pair_rank,
-        pair_indptr=pair_indptr,
-    )
 
 
 def build_second_stage(
@@ -648,12 +433,8 @@ def build_second_stage(
     m.assign = pyo.Var(m.pairs, domain=pyo.NonNegativeReals, doc="x_ps: class p in slot s")
     assign = list(m.assign.values())
     of_class = _slices(assign, pc.pair_indptr)
-    by_slot = np.argsort(pc.pair_slot, kind="stable")
+    by_slot, slot_ptr = by_key(np.searchsorted(used, pc.pair_slot), len(used))
     slot_pos = {s: i for i, s in enumerate(used.tolist())}
-    slot_ptr = np.zeros(len(used) + 1, dtype=np.int64)
-    np.cumsum(
-        np.bincount(np.searchsorted(used, pc.pair_slot), minlength=len(used)), out=slot_ptr[1:]
-    )
     in_slot = _slices([assign[i] for i in by_slot.tolist()], slot_ptr)
 
     @m.Constraint(m.classes, doc="Every matched applicant keeps an appointment")

@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from slotopt.engines.matching.structure import total_rank
 from slotopt.errors import VerificationError
 from slotopt.formulations.solver import SolutionStatus, StopReason
 from slotopt.instance.matching import MatchingInstance
 from slotopt.run.folders import common_summary, write_result_folder
 from slotopt.run.outcome import StageOutcome, VerificationOutcome
-from slotopt.verify.cross_validate import total_rank
 from slotopt.verify.matching import MatchingReport, Witnesses, build_witnesses, check_witness
 
 

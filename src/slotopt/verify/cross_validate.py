@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from slotopt.engines.matching.order import positions_from_order, priority_order
+from slotopt.engines.matching.structure import total_rank
 from slotopt.errors import UsageError
 from slotopt.instance.matching import MatchingInstance
 from slotopt.methods import MATCHING_METHODS, SECOND_STAGES, SOLVER_OPTIONS, resolve_seed, unpack
@@ -52,23 +53,6 @@ LEXICOGRAPHIC_POSITIONS_MAX_APPLICANTS: int = (
 )
 """Above this many applicants "lexicographic" runs with ``levels="tiers"`` unless ``levels`` is
 given (the registry's limit for levels = positions, slotopt.methods)."""
-
-
-def total_rank(inst: MatchingInstance, slot_of: np.ndarray) -> float | None:
-    """Sum of the ranks of the assigned slots; None when the instance has no ranks.
-
-    Unranked pairs count as the applicant's worst given rank plus one (1 when the applicant
-    ranked nothing), as in :func:`slotopt.formulations.matching_models.effective_rank`.
-    """
-    if (inst.acc_rank < 0).all():
-        return None
-    counts = np.diff(inst.acc_indptr)
-    owner = np.repeat(np.arange(inst.n_applicants), counts)
-    worst = np.zeros(inst.n_applicants, dtype=np.int64)
-    np.maximum.at(worst, owner, np.maximum(inst.acc_rank, 0))
-    rank = np.where(inst.acc_rank > 0, inst.acc_rank, worst[owner] + 1)
-    used = slot_of[owner] == inst.acc_slot
-    return float(rank[used].sum())
 
 
 def cross_validate(

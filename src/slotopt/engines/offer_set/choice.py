@@ -287,11 +287,6 @@ class ChoiceModel:
         num, den = self._parts(offers)
         return (den - num.sum(axis=-1)) / den
 
-    def booking_probability(self, offers: ArrayLike) -> FloatArray:
-        """``1 - P_0(o)``: the chance that an arriving customer books some slot."""
-        num, den = self._parts(offers)
-        return num.sum(axis=-1) / den
-
     def log_probabilities(self, offers: ArrayLike) -> FloatArray:
         """``log P_n(o)`` for ``n = 0..N`` (column 0 = no choice), shape ``(..., N + 1)``.
 

@@ -54,6 +54,18 @@ varying fastest; state ``S - 1`` is ``kappa`` (everything free). ``values`` has 
 ``(tau + 1, S)`` with ``values[t] = V_t`` (``values[0] = 0``); ``policy`` has shape ``(tau, S, N)``
 with ``policy[t - 1]`` the offer vectors of period ``t``.
 
+The batch axis
+--------------
+:func:`backward_induction_batch` and :func:`evaluate_policies` solve or evaluate ``B`` problems
+that share a choice model and a state space at once (many arrival-rate vectors, or many
+policies; :func:`evaluate_choices` also takes members of different choice models), QuantEcon
+style: ``alpha`` of shape ``(B, tau)`` (``alpha[b, t - 1]`` is member
+``b``'s arrival probability in period ``t``), ``values`` of shape ``(B, tau + 1, S)``, ``policy``
+of shape ``(B, tau, S, N)``, or ``(B, S, N)`` for stationary policies. All ``B x S`` states of a
+period go through one call of the offer search, which is what makes a factorial study cheap.
+:func:`backward_induction` and :func:`evaluate_policy` are the ``B = 1`` case of these (same
+arithmetic, so the same numbers to the last bit).
+
 References
 ----------
 Kaluza, Voigt, Haase, Dietze (2024), Sect. 4, Eq. 2b and 3. Dinkelbach, W. (1967), On nonlinear
@@ -65,6 +77,7 @@ Operations Research 58(6) (the same parametric argument for cardinality-constrai
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -78,11 +91,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TIE_RTOL",
+    "DPBatch",
     "DPSolution",
     "StateSpace",
     "backward_induction",
+    "backward_induction_batch",
     "best_offers",
     "best_offers_enumerate",
+    "evaluate_choices",
+    "evaluate_policies",
     "evaluate_policy",
     "per_unit_gains",
 ]
@@ -185,10 +202,40 @@ class DPSolution:
         return tuple(int(x) for x in self.policy[t - 1, self.space.index(s)])
 
 
+@dataclass(frozen=True, eq=False)
+class DPBatch:
+    """Values and optimal policies of ``B`` problems sharing a choice model and a state space.
+
+    Attributes
+    ----------
+    values : ndarray of shape (B, tau + 1, S)
+        ``values[b, t, i] = V_t(states[i])`` of member ``b``.
+    policy : ndarray of shape (B, tau, S, N), int64
+        ``policy[b, t - 1, i]`` is member ``b``'s offer vector in period ``t`` and state ``i``.
+    space : StateSpace
+    method : str
+        ``"sort"`` or ``"enumerate"``.
+    """
+
+    values: FloatArray
+    policy: IntArray
+    space: StateSpace
+    method: str
+
+    def solution(self, b: int) -> DPSolution:
+        """Member ``b`` as a :class:`DPSolution` (views, no copy)."""
+        return DPSolution(
+            values=self.values[b], policy=self.policy[b], space=self.space, method=self.method
+        )
+
+
 def per_unit_gains(v_next: FloatArray, space: StateSpace, revenue: float) -> FloatArray:
-    """``D_n(s) = r + V(s - e_n) - V(s)``, shape ``(S, N)``; 0 where ``s_n = 0`` (never offered)."""
+    """``D_n(s) = r + V(s - e_n) - V(s)``; 0 where ``s_n = 0`` (never offered).
+
+    ``v_next`` has shape ``(..., S)`` (any leading batch axes); the result ``(..., S, N)``.
+    """
     down = space.down
-    gains = revenue + v_next[np.maximum(down, 0)] - v_next[:, None]
+    gains = revenue + v_next[..., np.maximum(down, 0)] - v_next[..., :, None]
     return np.where(down >= 0, gains, 0.0)
 
 
@@ -202,13 +249,17 @@ def _type_orders(
 ) -> IntArray:
     """Types by decreasing unit value ``v_n (D_n - lambda)``, shape ``(S, N)``.
 
-    Values within ``tol`` of each other count as equal and put the higher type index first (so the
-    greedy fill is the lexicographically smallest among equals); unavailable types go last.
+    ``v`` is ``(N,)`` (one choice model) or ``(S, N)`` (one per state). Values within ``tol`` of
+    each other count as equal and put the higher type index first (so the greedy fill is the
+    lexicographically smallest among equals); unavailable types go last.
     """
-    n = v.shape[0]
-    key = v[None, :] * (gains - lam[:, None])
+    n = v.shape[-1]
+    key = (v if v.ndim == 2 else v[None, :]) * (gains - lam[:, None])
     step = np.where(tol > 0, tol, 1.0)[:, None]
-    key = np.where(avail, np.floor(key / step + 0.5), -np.inf)
+    # An unavailable type's key may overflow when the available gains are tiny (a subnormal
+    # tolerance); it is replaced by -inf, so the overflow is harmless.
+    with np.errstate(over="ignore"):
+        key = np.where(avail, np.floor(key / step + 0.5), -np.inf)
     rev = np.argsort(-key[:, ::-1], axis=1, kind="stable")
     return (n - 1 - rev).astype(np.int64)
 
@@ -218,50 +269,61 @@ def _fill_ratios(
 ) -> FloatArray:
     """Ratio ``sum o v D / (sum o v + v0(sigma))`` of the greedy fill of every size, ``(S, q+1)``.
 
-    Every state lists its units best first (in ``orders``), padded to ``q`` units with a dummy
-    type worth nothing; prefix sums over the units then give the numerator and denominator of the
-    greedy fill of every size sigma at once. Sizes above the free capacity get ``-inf``.
+    ``v`` is ``(N,)`` or ``(S, N)`` and ``v0`` ``(q+1,)`` or ``(S, q+1)`` (one choice model, or
+    one per state). Every state lists its units best first (in ``orders``), padded to ``q`` units
+    with a dummy type worth nothing; prefix sums over the units then give the numerator and
+    denominator of the greedy fill of every size sigma at once. Sizes above the free capacity get
+    ``-inf``.
     """
     n_states = states.shape[0]
+    per_state = v.ndim == 2
     caps = np.take_along_axis(states, orders, axis=1)
     total = caps.sum(axis=1)
     reps = np.concatenate([caps, (q - total)[:, None]], axis=1).ravel()
     num = np.zeros((n_states, q + 1))
     den = np.zeros((n_states, q + 1))
     zero = np.zeros((n_states, 1))
-    vg = np.take_along_axis(v[None, :] * gains, orders, axis=1)
+    vg = np.take_along_axis((v if per_state else v[None, :]) * gains, orders, axis=1)
     units = np.repeat(np.concatenate([vg, zero], axis=1).ravel(), reps)
     np.cumsum(units.reshape(n_states, q), axis=1, out=num[:, 1:])
-    units = np.repeat(np.concatenate([v[orders], zero], axis=1).ravel(), reps)
+    v_sorted = np.take_along_axis(v, orders, axis=1) if per_state else v[orders]
+    units = np.repeat(np.concatenate([v_sorted, zero], axis=1).ravel(), reps)
     np.cumsum(units.reshape(n_states, q), axis=1, out=den[:, 1:])
-    den += v0[None, :]
+    den += v0 if per_state else v0[None, :]
     ratio = num / den
     ratio[np.arange(q + 1)[None, :] > total[:, None]] = -np.inf
     return ratio
 
 
 def _best_in_chunk(
-    model: ChoiceModel, states: IntArray, gains: FloatArray, start: IntArray | None
+    v: FloatArray, v0: FloatArray, states: IntArray, gains: FloatArray, start: IntArray | None
 ) -> tuple[IntArray, FloatArray]:
-    """Dinkelbach's iteration on every state at once (see the module docstring)."""
+    """Dinkelbach's iteration on every state at once (see the module docstring).
+
+    ``v`` (attractions) is ``(N,)`` or ``(S, N)``; ``v0`` (no-choice weights by offer size) is
+    ``(Q+1,)`` or ``(S, Q+1)`` with ``Q`` at least the largest number of free slots.
+    """
     n_states, n = states.shape
-    v = model.attractions()
+    per_state = v.ndim == 2
     avail = states > 0
     q = int(states.sum(axis=1).max(initial=0))
-    v0 = model.no_choice_weight(np.arange(q + 1))
+    v0 = v0[..., : q + 1]
     tol = _tie_tolerance(gains, states)
     lam = np.zeros(n_states)  # o = 0 achieves 0: a feasible start
     if start is not None:  # a feasible hint (last period's offer) usually starts at the optimum
-        ws = start * v[None, :]
-        hint = (ws * gains).sum(axis=1) / (ws.sum(axis=1) + v0[start.sum(axis=1)])
+        sizes = start.sum(axis=1)
+        ws = start * (v if per_state else v[None, :])
+        no_choice = v0[np.arange(n_states), sizes] if per_state else v0[sizes]
+        hint = (ws * gains).sum(axis=1) / (ws.sum(axis=1) + no_choice)
         lam = np.maximum(lam, hint)
     orders = np.zeros((n_states, n), dtype=np.int64)
     ratio = np.zeros((n_states, q + 1))
     active = np.arange(n_states)
     for _ in range(_MAX_ITERATIONS):
         st, g = states[active], gains[active]
-        od = _type_orders(v, g, avail[active], lam[active], tol[active])
-        r = _fill_ratios(v, v0, g, st, od, q)
+        va, v0a = (v[active], v0[active]) if per_state else (v, v0)
+        od = _type_orders(va, g, avail[active], lam[active], tol[active])
+        r = _fill_ratios(va, v0a, g, st, od, q)
         orders[active], ratio[active] = od, r
         new = r.max(axis=1)
         better = new > lam[active] + tol[active]
@@ -290,6 +352,24 @@ def _select(
 def _chunks(n_states: int, per_state: int) -> list[slice]:
     step = max(1, _CHUNK_ELEMENTS // max(per_state, 1))
     return [slice(i, min(i + step, n_states)) for i in range(0, n_states, step)]
+
+
+def _search(
+    v: FloatArray, v0: FloatArray, states: IntArray, gains: FloatArray, start: IntArray | None
+) -> tuple[IntArray, FloatArray]:
+    """:func:`best_offers` on validated arrays, in memory-bounded chunks of states."""
+    per_state = (int(states.sum(axis=1).max(initial=0)) + 1) * 8
+    offers = np.zeros_like(states)
+    value = np.zeros(len(states))
+    for sl in _chunks(len(states), per_state):
+        offers[sl], value[sl] = _best_in_chunk(
+            v[sl] if v.ndim == 2 else v,
+            v0[sl] if v0.ndim == 2 else v0,
+            states[sl],
+            gains[sl],
+            None if start is None else start[sl],
+        )
+    return offers, value
 
 
 def best_offers(
@@ -334,14 +414,8 @@ def best_offers(
     hint = None if start is None else np.asarray(start, dtype=np.int64)
     if hint is not None and (hint.shape != s.shape or (hint < 0).any() or (hint > s).any()):
         raise ValueError("start must be feasible offers (0 <= o <= s) of the same shape as states")
-    per_state = (int(s.sum(axis=1).max(initial=0)) + 1) * 8
-    offers = np.zeros_like(s)
-    value = np.zeros(len(s))
-    for sl in _chunks(len(s), per_state):
-        offers[sl], value[sl] = _best_in_chunk(
-            model, s[sl], g[sl], None if hint is None else hint[sl]
-        )
-    return offers, value
+    q = int(s.sum(axis=1).max(initial=0))
+    return _search(model.attractions(), model.no_choice_weight(np.arange(q + 1)), s, g, hint)
 
 
 def all_offer_vectors(capacities: ArrayLike) -> IntArray:
@@ -381,6 +455,130 @@ def best_offers_enumerate(
     return offers, value
 
 
+def _check_size(n_bytes: int, what: str) -> None:
+    if n_bytes > MAX_BYTES:
+        raise ValueError(
+            f"{what}; the value function and policy would need {n_bytes / 2**30:.1f} GiB (limit "
+            f"{MAX_BYTES / 2**30:.0f} GiB). Merge slot types or shorten the horizon."
+        )
+
+
+def _alpha_matrix(alpha: ArrayLike, horizon: int | None) -> FloatArray:
+    """``alpha`` as shape ``(B, tau)``: a ``(B,)`` array is constant over ``horizon`` periods."""
+    a = np.asarray(alpha, dtype=np.float64)
+    if a.ndim == 1 and horizon is not None:
+        a = np.broadcast_to(a[:, None], (len(a), horizon))
+    if a.ndim != 2 or (horizon is not None and a.shape[1] != horizon):
+        want = "(B, tau)" if horizon is None else f"(B,) or (B, {horizon})"
+        raise ValueError(f"alpha must have shape {want}, got {a.shape}")
+    if not ((a >= 0) & (a <= 1)).all():  # NaN fails both comparisons
+        raise ValueError("arrival probabilities alpha must be in [0, 1]")
+    return a
+
+
+def backward_induction_batch(
+    model: ChoiceModel | Sequence[ChoiceModel],
+    space: StateSpace,
+    alpha: ArrayLike,
+    *,
+    revenue: float = 1.0,
+    horizon: int | None = None,
+    method: Literal["sort", "enumerate"] = "sort",
+) -> DPBatch:
+    """Solve ``B`` offer-set MDPs over one state space at once.
+
+    Members differ in their arrival probabilities and, optionally, their choice models; all
+    ``B x S`` states of a period go through one offer search.
+
+    Parameters
+    ----------
+    model
+        The choice model every member shares (Eq. 2b), or a sequence of ``B`` models, one per
+        member (over the same slot types).
+    space
+        The state space of the capacities every member shares.
+    alpha : array of shape (B, tau), or (B,) with ``horizon``
+        ``alpha[b, t - 1]``: member ``b``'s arrival probability in period ``t``; a ``(B,)`` array
+        is constant over ``horizon`` periods.
+    revenue
+        ``r``, the revenue of a booking.
+    horizon
+        ``tau`` when ``alpha`` has shape ``(B,)`` (checked against ``alpha`` otherwise).
+    method
+        ``"sort"`` (the parametric sweep, default) or ``"enumerate"`` (every offer vector).
+
+    Returns
+    -------
+    DPBatch
+        ``values`` of shape ``(B, tau + 1, S)`` and ``policy`` of shape ``(B, tau, S, N)``;
+        member ``b`` equals :func:`backward_induction` of its own instance.
+
+    Raises
+    ------
+    ValueError
+        Unknown method, ``alpha`` of the wrong shape or outside [0, 1], a number of models
+        other than 1 or ``B``, or arrays above ``MAX_BYTES``.
+
+    Examples
+    --------
+    One slot, one period: the customer books with probability 1/2 when shown the slot, so the
+    value is half the arrival probability.
+
+    >>> from slotopt.engines.offer_set.choice import ChoiceModel, LinearRamp
+    >>> m = ChoiceModel((0.0,), beta=2.0, effect=LinearRamp(1, 2))
+    >>> batch = backward_induction_batch(m, StateSpace.of([1]), [0.2, 1.0], horizon=1)
+    >>> batch.values.shape, batch.values[:, -1, -1].tolist()
+    ((2, 2, 2), [0.1, 0.5])
+    """
+    if method not in ("sort", "enumerate"):
+        raise ValueError(f"unknown DP method {method!r}; expected 'sort' or 'enumerate'")
+    a = _alpha_matrix(alpha, horizon)
+    n_b, tau = a.shape
+    n_s, n = space.n_states, space.n_types
+    needed = 8 * n_b * (tau + 1) * n_s * (1 + n)
+    _check_size(needed, f"{n_b} problems with {n_s:,} booking states over {tau} periods")
+    models = [model] if isinstance(model, ChoiceModel) else list(model)
+    if len(models) not in (1, n_b) or any(m.n_types != n for m in models):
+        raise ValueError(
+            f"give one choice model or one per member ({n_b}), each over {n} slot types; got "
+            f"{len(models)}"
+        )
+    q = int(sum(space.capacities))
+    if len(models) == 1:
+        v, v0 = models[0].attractions(), models[0].no_choice_weight(np.arange(q + 1))
+    else:  # one row per state of every member: (B * S, N) and (B * S, q + 1)
+        v = np.repeat(np.stack([m.attractions() for m in models]), n_s, axis=0)
+        sizes = np.arange(q + 1)
+        v0 = np.repeat(np.stack([m.no_choice_weight(sizes) for m in models]), n_s, axis=0)
+    # Period-major work arrays (one contiguous (B, S) slab per period); the result is a view.
+    states = np.tile(space.states, (n_b, 1))  # (B * S, N), member-major like values[t]
+    rates = np.ascontiguousarray(a.T)  # (tau, B)
+    values = np.zeros((tau + 1, n_b, n_s))
+    policy = np.zeros((tau, n_b, n_s, n), dtype=np.int64)
+    for t in range(1, tau + 1):
+        gains = per_unit_gains(values[t - 1], space, revenue).reshape(n_b * n_s, n)
+        if method == "sort":
+            hint = policy[t - 2].reshape(n_b * n_s, n) if t > 1 else None
+            offers, gain = _search(v, v0, states, gains, hint)
+        elif len(models) == 1:
+            offers, gain = best_offers_enumerate(models[0], states, gains)
+        else:  # the reference search, member by member
+            parts = [
+                best_offers_enumerate(m, space.states, gains[b * n_s : (b + 1) * n_s])
+                for b, m in enumerate(models)
+            ]
+            offers = np.concatenate([o for o, _ in parts])
+            gain = np.concatenate([g for _, g in parts])
+        values[t] = values[t - 1] + rates[t - 1][:, None] * gain.reshape(n_b, n_s)
+        policy[t - 1] = offers.reshape(n_b, n_s, n)
+    return DPBatch(
+        values=np.moveaxis(values, 0, 1),
+        policy=np.moveaxis(policy, 0, 1),
+        space=space,
+        method=method,
+    )
+
+
 def backward_induction(
     inst: OfferSetInstance, *, method: Literal["sort", "enumerate"] = "sort"
 ) -> DPSolution:
@@ -397,7 +595,8 @@ def backward_induction(
     Returns
     -------
     DPSolution
-        ``values`` of shape ``(tau + 1, S)`` and ``policy`` of shape ``(tau, S, N)``.
+        ``values`` of shape ``(tau + 1, S)`` and ``policy`` of shape ``(tau, S, N)``: member 0 of
+        :func:`backward_induction_batch`.
 
     Raises
     ------
@@ -417,29 +616,145 @@ def backward_induction(
     if method not in ("sort", "enumerate"):
         raise ValueError(f"unknown DP method {method!r}; expected 'sort' or 'enumerate'")
     n_states, n_types = inst.n_states, inst.n_types
-    needed = 8 * (inst.horizon + 1) * n_states * (1 + n_types)
-    if needed > MAX_BYTES:
+    _check_size(
+        8 * (inst.horizon + 1) * n_states * (1 + n_types),
+        f"{inst.name!r} has {n_states:,} booking states over {inst.horizon} periods",
+    )
+    batch = backward_induction_batch(
+        ChoiceModel.from_instance(inst),
+        StateSpace.of(inst.capacities),
+        inst.alpha()[None, :],
+        revenue=inst.revenue,
+        method=method,
+    )
+    return batch.solution(0)
+
+
+def _horizon_of(shape: tuple[int, ...], alpha: ArrayLike, horizon: int | None) -> int:
+    """``tau`` from a ``(B, tau, S, N)`` shape, a ``(B, tau)`` alpha or the argument."""
+    if len(shape) == 4:
+        return shape[1] if horizon is None else horizon
+    if horizon is None and np.ndim(alpha) == 2:
+        return int(np.shape(alpha)[1])
+    if horizon is None:
+        raise ValueError("give horizon when neither the policies nor alpha have a time axis")
+    return horizon
+
+
+def evaluate_choices(
+    space: StateSpace,
+    probabilities: ArrayLike,
+    alpha: ArrayLike,
+    *,
+    revenue: float = 1.0,
+    horizon: int | None = None,
+) -> FloatArray:
+    """Exact expected revenue of ``B`` policies given by their choice probabilities.
+
+    Policy evaluation needs only ``P_n(o(s))``, the chance that a visitor books a type-``n``
+    slot in state ``s`` under the policy's offer, so members may come from different choice
+    models (e.g. one policy under many betas): compute each member's probabilities with its
+    own :meth:`ChoiceModel.probabilities` and evaluate them all in one recursion.
+
+    Parameters
+    ----------
+    space
+        The state space every member shares.
+    probabilities : array of shape (B, tau, S, N), or (B, S, N) for stationary policies
+        ``probabilities[b, t - 1, i, n]``: member ``b``'s booking probability of type ``n`` in
+        period ``t`` and state ``i``; non-negative, summing to at most 1 over ``n``.
+    alpha : array of shape (B, tau), or (B,) constant over the horizon
+        Member ``b``'s arrival probabilities, as for :func:`backward_induction_batch`.
+    revenue
+        ``r``.
+    horizon
+        ``tau``; needed only when neither ``probabilities`` nor ``alpha`` has a time axis.
+
+    Returns
+    -------
+    ndarray of shape (B, tau + 1, S)
+        ``V^pi_t(s)`` of each member; ``[:, -1, space.full]`` are the expected revenues.
+
+    Raises
+    ------
+    ValueError
+        A shape does not fit the space, or probabilities outside [0, 1] or summing above 1.
+    """
+    probs = np.asarray(probabilities, dtype=np.float64)
+    n_s, n = space.n_states, space.n_types
+    horizon = _horizon_of(probs.shape, alpha, horizon)
+    if (
+        probs.ndim not in (3, 4)
+        or probs.shape[-2:] != (n_s, n)
+        or (probs.ndim == 4 and probs.shape[1] != horizon)
+    ):
         raise ValueError(
-            f"{inst.name!r} has {n_states:,} booking states over {inst.horizon} periods; the value "
-            f"function and policy would need {needed / 2**30:.1f} GiB (limit "
-            f"{MAX_BYTES / 2**30:.0f} GiB). Merge slot types or shorten the horizon."
+            f"probabilities must have shape (B, {n_s}, {n}) or (B, {horizon}, {n_s}, {n}), "
+            f"got {probs.shape}"
         )
-    space = StateSpace.of(inst.capacities)
-    model = ChoiceModel.from_instance(inst)
-    alpha = inst.alpha()
-    tau = inst.horizon
-    values = np.zeros((tau + 1, space.n_states))
-    policy = np.zeros((tau, space.n_states, space.n_types), dtype=np.int64)
-    for t in range(1, tau + 1):
-        gains = per_unit_gains(values[t - 1], space, inst.revenue)
-        if method == "sort":
-            hint = policy[t - 2] if t > 1 else None
-            offers, gain = best_offers(model, space.states, gains, start=hint)
-        else:
-            offers, gain = best_offers_enumerate(model, space.states, gains)
-        values[t] = values[t - 1] + alpha[t - 1] * gain
-        policy[t - 1] = offers
-    return DPSolution(values=values, policy=policy, space=space, method=method)
+    if not (probs >= 0).all() or not (probs.sum(axis=-1) <= 1 + 1e-12).all():
+        raise ValueError("choice probabilities must be >= 0 and sum to at most 1 per state")
+    a = _alpha_matrix(alpha, horizon)
+    n_b = probs.shape[0]
+    if a.shape[0] != n_b:
+        raise ValueError(f"the policies have {n_b} members but alpha has {a.shape[0]}")
+    by_period = None if probs.ndim == 3 else np.moveaxis(probs, 1, 0)  # (tau, B, S, N) view
+    rates = np.ascontiguousarray(a.T)  # (tau, B)
+    values = np.zeros((horizon + 1, n_b, n_s))  # period-major; the result is a view
+    for t in range(1, horizon + 1):
+        p = probs if by_period is None else by_period[t - 1]
+        gains = per_unit_gains(values[t - 1], space, revenue)
+        values[t] = values[t - 1] + rates[t - 1][:, None] * (p * gains).sum(axis=-1)
+    return np.moveaxis(values, 0, 1)
+
+
+def evaluate_policies(
+    model: ChoiceModel,
+    space: StateSpace,
+    policy: ArrayLike,
+    alpha: ArrayLike,
+    *,
+    revenue: float = 1.0,
+    horizon: int | None = None,
+) -> FloatArray:
+    """Exact expected revenue of ``B`` (Markov) policies at once, by the backward recursion.
+
+    Parameters
+    ----------
+    model, space
+        The choice model and state space every member shares.
+    policy : int array of shape (B, tau, S, N), or (B, S, N) for stationary policies
+        ``policy[b, t - 1]`` is member ``b``'s offer vectors in period ``t``.
+    alpha : array of shape (B, tau), or (B,) constant over the horizon
+        Member ``b``'s arrival probabilities, as for :func:`backward_induction_batch`.
+    revenue
+        ``r``.
+    horizon
+        ``tau``; needed only when neither ``policy`` nor ``alpha`` has a time axis.
+
+    Returns
+    -------
+    ndarray of shape (B, tau + 1, S)
+        ``V^pi_t(s)`` of each member; ``[:, -1, space.full]`` are the expected revenues
+        (:func:`evaluate_choices` of the policies' choice probabilities under ``model``).
+
+    Raises
+    ------
+    ValueError
+        A shape does not fit the space, or a policy offers a slot that is not free.
+    """
+    pol = np.asarray(policy, dtype=np.int64)
+    n_s, n = space.n_states, space.n_types
+    horizon = _horizon_of(pol.shape, alpha, horizon)
+    if pol.shape not in ((pol.shape[0], n_s, n), (pol.shape[0], horizon, n_s, n)):
+        raise ValueError(
+            f"policy must have shape (B, {n_s}, {n}) or (B, {horizon}, {n_s}, {n}), got {pol.shape}"
+        )
+    if (pol < 0).any() or (pol > space.states).any():
+        raise ValueError("policy offers slots that are not free (need 0 <= o <= s)")
+    return evaluate_choices(
+        space, model.probabilities(pol), alpha, revenue=revenue, horizon=horizon
+    )
 
 
 def evaluate_policy(
@@ -460,7 +775,8 @@ def evaluate_policy(
     Returns
     -------
     ndarray of shape (tau + 1, S)
-        ``V^pi_t(s)``; ``[-1, space.full]`` is the policy's expected revenue.
+        ``V^pi_t(s)``; ``[-1, space.full]`` is the policy's expected revenue (member 0 of
+        :func:`evaluate_policies`).
 
     Raises
     ------
@@ -470,19 +786,15 @@ def evaluate_policy(
     space = space or StateSpace.of(inst.capacities)
     pol = np.asarray(policy, dtype=np.int64)
     tau, n_s, n = inst.horizon, space.n_states, space.n_types
-    if pol.shape == (n_s, n):
-        pol = np.broadcast_to(pol, (tau, n_s, n))
-    if pol.shape != (tau, n_s, n):
+    if pol.shape not in ((n_s, n), (tau, n_s, n)):
         raise ValueError(
             f"policy must have shape ({n_s}, {n}) or ({tau}, {n_s}, {n}), got {pol.shape}"
         )
-    if (pol < 0).any() or (pol > space.states[None]).any():
-        raise ValueError("policy offers slots that are not free (need 0 <= o <= s)")
-    model = ChoiceModel.from_instance(inst)
-    alpha = inst.alpha()
-    values = np.zeros((tau + 1, n_s))
-    for t in range(1, tau + 1):
-        gains = per_unit_gains(values[t - 1], space, inst.revenue)
-        p = model.probabilities(pol[t - 1])
-        values[t] = values[t - 1] + alpha[t - 1] * (p * gains).sum(axis=1)
-    return values
+    values = evaluate_policies(
+        ChoiceModel.from_instance(inst),
+        space,
+        pol[None],
+        inst.alpha()[None, :],
+        revenue=inst.revenue,
+    )
+    return values[0]

@@ -1,7 +1,8 @@
 """Figures of the Kaluza et al. (2024) study: Table 5 as a heat map, Fig. 4 and Figs. 6-7 analogues.
 
-Each function takes a table of :class:`slotopt.run.studies.kaluza.KaluzaStudy` and returns a
-matplotlib figure drawn with the Agg backend (no display needed).
+Each function takes a table of :class:`slotopt.run.studies.kaluza_results.KaluzaStudy` and returns
+a matplotlib ``Figure`` built with the object API: no pyplot state, no backend switch, no display
+needed.
 
 References
 ----------
@@ -10,13 +11,9 @@ Kaluza, Voigt, Haase, Dietze (2024), Table 5, Fig. 4, Figs. 6 and 7.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 import numpy as np
 import pandas as pd
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from matplotlib.figure import Figure
 
 RULE_LABELS = {
     "no_blocking": "no blocking",
@@ -29,25 +26,16 @@ RULE_LABELS = {
 _NAMES = {"overall": "overall (Table 5 β)", "overall_all_betas": "overall (all β)"}
 
 
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def table5_heatmap(table5: pd.DataFrame, reading: str) -> Figure:
     """Heat map of the Table 5 analogue: rows (factor, level), columns beta and overall."""
-    plt = _pyplot()
     cols = [c for c in table5.columns if c not in ("factor", "level")]
     data = table5[cols].to_numpy(dtype=float)
     labels = [
         f"{'w_h' if f == 'w_h' else 'alpha'} = {lv:g}"
         for f, lv in zip(table5["factor"], table5["level"], strict=True)
     ]
-    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(cols), 1.2 + 0.5 * len(labels)))
+    fig = Figure(figsize=(1.0 + 0.75 * len(cols), 1.2 + 0.5 * len(labels)))
+    ax = fig.subplots()
     im = ax.imshow(data, aspect="auto", cmap="viridis")
     ax.set_xticks(
         range(len(cols)), [_NAMES.get(c, f"β={c}") for c in cols], rotation=45, ha="right"
@@ -77,12 +65,10 @@ def table5_heatmap(table5: pd.DataFrame, reading: str) -> Figure:
 
 def rule_gaps(rules: pd.DataFrame, reading: str) -> Figure:
     """Fig. 4 analogue: mean gap to the optimum (%) over beta, one panel per w_h."""
-    plt = _pyplot()
     per_beta = rules[rules["beta"].notna()]
     weights = sorted(per_beta["w_h"].unique())
-    fig, axes = plt.subplots(
-        1, len(weights), figsize=(4.2 * len(weights), 3.4), sharey=True, squeeze=False
-    )
+    fig = Figure(figsize=(4.2 * len(weights), 3.4))
+    axes = fig.subplots(1, len(weights), sharey=True, squeeze=False)
     for ax, wh in zip(axes[0], weights, strict=True):
         sub = per_beta[per_beta["w_h"] == wh]
         for rule, label in RULE_LABELS.items():
@@ -112,8 +98,8 @@ def sensitivity(rows: pd.DataFrame, reading: str) -> Figure:
     (Fig. 7): for each beta_a, the blocking policy's difference to not blocking, over the estimates
     beta_e (their range, and the correct estimate).
     """
-    plt = _pyplot()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.5, 3.6))
+    fig = Figure(figsize=(9.5, 3.6))
+    ax1, ax2 = fig.subplots(1, 2)
     rows = rows.assign(err=(rows["beta_a"] - rows["beta_e"]).round(6))
     by_err = _pooled(rows, "err", "optimal")
     under = by_err[by_err.index >= 0]

@@ -18,12 +18,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import pandas as pd
-
-if TYPE_CHECKING:
-    from slotopt.run.studies.kaluza import KaluzaStudy
 
 __all__ = ["PUBLISHED", "Published", "compare_with_paper"]
 
@@ -206,8 +203,23 @@ def _published() -> tuple[Published, ...]:
 PUBLISHED: tuple[Published, ...] = _published()
 
 
-def compare_with_paper(study: KaluzaStudy) -> pd.DataFrame:
-    """Each published number beside the study's own.
+def compare_with_paper(
+    instances: pd.DataFrame,
+    table5: pd.DataFrame,
+    statistics: dict[str, Any],
+    *,
+    full_design: bool,
+) -> pd.DataFrame:
+    """Each published number beside the study's own: a pure function of the study's tables.
+
+    Parameters
+    ----------
+    instances, table5, statistics
+        :attr:`~slotopt.run.studies.kaluza_results.KaluzaStudy.instances`, its ``table5()`` and
+        its ``statistics()``.
+    full_design
+        Whether the study ran the reading's full design (counts and averages are compared only
+        then).
 
     Returns
     -------
@@ -222,17 +234,14 @@ def compare_with_paper(study: KaluzaStudy) -> pd.DataFrame:
     --------
     >>> from slotopt.run.studies.kaluza import run_kaluza_study
     >>> st = run_kaluza_study(kappas=[3], high_weights=[2], alphas=[0.5], betas=[0.5])
-    >>> row = compare_with_paper(st).iloc[3]
+    >>> paper = compare_with_paper(
+    ...     st.instances, st.table5(), st.statistics(), full_design=st.is_full_design
+    ... )
+    >>> row = paper.iloc[3]
     >>> row["published"], float(row["ours_rounded"]), row["match"]
     ('2.673', 2.673, True)
     """
-    views = _Views(
-        study.n_instances,
-        study.is_full_design,
-        study.instances,
-        study.table5(),
-        study.statistics(),
-    )
+    views = _Views(len(instances), full_design, instances, table5, statistics)
     rows = []
     for item in PUBLISHED:
         ours = item.compute(views) if views.full_design or not item.aggregate else None
