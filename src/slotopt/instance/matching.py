@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from slotopt.instance._tables import (
+    INT_MAX,
+    RANGE_TEXT,
     Problems,
     check_ids,
     check_unique,
@@ -150,17 +152,20 @@ def group_types(indptr: np.ndarray, acc_slot: np.ndarray, n_slots: int) -> Appli
     lengths = np.diff(indptr)
     owner = np.repeat(np.arange(n), lengths)
     flat = acc_slot[np.lexsort((acc_slot, owner))]
-    words = np.random.Generator(np.random.PCG64(0x51075)).integers(
-        1, np.iinfo(np.int64).max, size=(2, max(n_slots, 1)), dtype=np.int64
-    ).astype(np.uint64)
+    words = (
+        np.random.Generator(np.random.PCG64(0x51075))
+        .integers(1, np.iinfo(np.int64).max, size=(2, max(n_slots, 1)), dtype=np.int64)
+        .astype(np.uint64)
+    )
     hashes = np.zeros((2, n), dtype=np.uint64)
     nonempty = np.flatnonzero(lengths > 0)
     if len(nonempty):
         for j in range(2):
             hashes[j, nonempty] = np.add.reduceat(words[j, flat], indptr[:-1][nonempty])
     order = np.lexsort((hashes[1], hashes[0], lengths))
-    key_sorted = np.stack([lengths[order], hashes[0, order].view(np.int64),
-                           hashes[1, order].view(np.int64)])
+    key_sorted = np.stack(
+        [lengths[order], hashes[0, order].view(np.int64), hashes[1, order].view(np.int64)]
+    )
     new_group = np.ones(n, dtype=bool)
     if n > 1:
         new_group[1:] = (key_sorted[:, 1:] != key_sorted[:, :-1]).any(axis=0)
@@ -181,11 +186,14 @@ def group_types(indptr: np.ndarray, acc_slot: np.ndarray, n_slots: int) -> Appli
     t_lengths = lengths[rep]
     t_indptr = np.zeros(len(rep) + 1, dtype=np.int64)
     np.cumsum(t_lengths, out=t_indptr[1:])
-    t_slots = flat[np.repeat(indptr[rep], t_lengths) + (np.arange(int(t_indptr[-1]))
-                                                       - np.repeat(t_indptr[:-1], t_lengths))]
+    t_slots = flat[
+        np.repeat(indptr[rep], t_lengths)
+        + (np.arange(int(t_indptr[-1])) - np.repeat(t_indptr[:-1], t_lengths))
+    ]
     size = np.bincount(type_of, minlength=len(rep)).astype(np.int64)
-    return ApplicantTypes(type_of=type_of, indptr=t_indptr, slots=t_slots.astype(np.int64),
-                          size=size)
+    return ApplicantTypes(
+        type_of=type_of, indptr=t_indptr, slots=t_slots.astype(np.int64), size=size
+    )
 
 
 def _group_types_exact(indptr: np.ndarray, flat: np.ndarray) -> ApplicantTypes:
@@ -233,7 +241,9 @@ def matching_from_frames(
         Listing every problem (first 20), each naming file, 1-based data row and column.
     """
     default_labels = {
-        SLOTS: "slots.csv", APPLICANTS: "applicants.csv", ACCEPTABLE: "acceptable.csv"
+        SLOTS: "slots.csv",
+        APPLICANTS: "applicants.csv",
+        ACCEPTABLE: "acceptable.csv",
     }
     labels = default_labels | dict(labels or {})
     problems = Problems()
@@ -258,6 +268,15 @@ def matching_from_frames(
     check_unique(slots, fs, "slot_id", problems)
     capacity = integer_column(slots, fs, "capacity", problems, minimum=0, what="an integer >= 0")
 
+    if capacity is not None:
+        total = _exact_sum(capacity)
+        if total > INT_MAX:
+            problems.add(
+                f"{fs}, column capacity",
+                f"the capacities add up to {total}, more than the supported total of "
+                f"{RANGE_TEXT.split('..')[1]}",
+            )
+
     check_ids(applicants, fa, "applicant_id", problems)
     check_unique(applicants, fa, "applicant_id", problems)
     priority = integer_column(
@@ -269,8 +288,13 @@ def matching_from_frames(
     rank: np.ndarray | None
     if "rank" in acceptable.columns:
         rank = integer_column(
-            acceptable, fp, "rank", problems, minimum=1,
-            what="an integer >= 1 (1 = most preferred)", allow_missing=True,
+            acceptable,
+            fp,
+            "rank",
+            problems,
+            minimum=1,
+            what="an integer >= 1 (1 = most preferred)",
+            allow_missing=True,
         )
     else:
         rank = np.full(len(acceptable), -1, dtype=np.int64)
@@ -336,6 +360,13 @@ def matching_from_frames(
     )
 
 
+def _exact_sum(values: np.ndarray) -> int:
+    """The exact sum of non-negative int64 values (int64's own sum could wrap)."""
+    high = int((values >> 31).sum())  # each term < 2**32, so this cannot overflow below 2**31 rows
+    low = int((values & (2**31 - 1)).sum())
+    return (high << 31) + low
+
+
 def _is_sorted(a: np.ndarray, r: np.ndarray, s: np.ndarray) -> bool:
     """Whether rows are already ordered by (a, r, s)."""
     if len(a) < 2:
@@ -377,18 +408,23 @@ def load_matching(folder: Path, spec: Mapping[str, Any], json_sha: str) -> Match
     labels: dict[str, str] = {}
     hashes = {"instance.json": json_sha}
     wanted = {
-        SLOTS: (("slot_id", "capacity"), ("slot_id", "location", "slot_type")),
-        APPLICANTS: (("applicant_id", "priority"), ("applicant_id", "identity")),
-        ACCEPTABLE: (("applicant_id", "slot_id"), ("applicant_id", "slot_id")),
+        SLOTS: (("slot_id", "capacity"), ("slot_id", "location", "slot_type"), ("capacity",)),
+        APPLICANTS: (("applicant_id", "priority"), ("applicant_id", "identity"), ("priority",)),
+        ACCEPTABLE: (("applicant_id", "slot_id"), ("applicant_id", "slot_id"), ("rank",)),
     }
-    for stem, (required, strings) in wanted.items():
+    for stem, (required, strings, integers) in wanted.items():
         df, path = read_table(
-            folder, stem, required=required, string_columns=strings, problems=problems
+            folder,
+            stem,
+            required=required,
+            string_columns=strings,
+            integer_columns=integers,
+            problems=problems,
         )
         if path is not None:
             labels[stem] = path.name
+        if df is not None and path is not None:
             hashes[path.name] = sha256_of(path)
-        if df is not None:
             tables[stem] = df
     problems.raise_if_any()
     return matching_from_frames(

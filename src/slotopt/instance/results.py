@@ -43,8 +43,9 @@ def read_matching_result(
     problems.raise_if_any()
     df = cast(pd.DataFrame, df)  # raise_if_any() returned, so the table was read
     check_ids(df, "assignment.csv", "applicant_id", problems)
-    position = integer_column(df, "assignment.csv", "position", problems, minimum=1,
-                              what="an integer >= 1")
+    position = integer_column(
+        df, "assignment.csv", "position", problems, minimum=1, what="an integer >= 1"
+    )
     a_idx = inst.applicant_index.get_indexer(df["applicant_id"])
     for row in np.flatnonzero(a_idx < 0)[:20]:
         problems.add(
