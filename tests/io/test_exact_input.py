@@ -297,3 +297,9 @@ def test_offer_set_bom_is_accepted(tmp_path: Path) -> None:
 def test_matching_seed_given_as_float_is_refused(tmp_path: Path) -> None:
     msg = error(tmp_path, instance_json='{"kind": "matching", "seed": 3.0}')
     assert "instance.json, key seed: expected a non-negative integer, got 3.0" in msg
+
+
+def test_every_row_one_field_too_long_is_not_taken_as_an_index(tmp_path: Path) -> None:
+    # pandas would silently use the first column as the index here
+    msg = error(tmp_path, applicants_csv="applicant_id,priority\nA,1,x\nB,2,y\nC,2,z\n")
+    assert "applicants.csv row 1: row 1 has 3 fields, the header has 2" in msg

@@ -177,16 +177,48 @@ def read_table(
                     f"{label} line {line}", f"not UTF-8 text (byte {exc.start} is invalid)"
                 )
                 return None, path
-            if not _csv_shape_ok(raw, text, label, problems):
+            header = _csv_header(text)
+            dup = _duplicates([h.strip() for h in header])
+            if dup:
+                problems.add(
+                    label,
+                    f"duplicate column header(s) {', '.join(map(repr, dup))} "
+                    "(each column may appear once)",
+                )
                 return None, path
-            as_text = {c: "string" for c in (*string_columns, *integer_columns)}
-            df = pd.read_csv(
-                io.StringIO(text),
-                dtype=as_text,
-                keep_default_na=False,
-                na_values=[""],
-                skipinitialspace=True,
+            options: dict[str, Any] = {
+                "keep_default_na": False,
+                "na_values": [""],
+                "skipinitialspace": True,
+                "encoding": "utf-8",
+            }
+            try:
+                df = pd.read_csv(path, dtype={c: "string" for c in string_columns}, **options)
+            except pd.errors.ParserError:
+                if not _rows_ok(raw, text, len(header), label, problems):
+                    return None, path
+                raise
+            # A short row shows as a blank last cell (so does an empty last field, hence the
+            # exact count only then); a row one field too long on every line becomes pandas'
+            # index. Both are counted exactly in those cases only, to keep loading fast.
+            last = df[df.columns[-1]] if len(df.columns) else None
+            suspicious = not isinstance(df.index, pd.RangeIndex) or (
+                last is not None and bool(last.isna().any())
             )
+            if suspicious and not _rows_ok(raw, text, len(header), label, problems):
+                return None, path
+            # pandas' own int64 parse is exact; any other result (float64 for a blank cell or a
+            # number beyond int64, bool, text) is read again as text for integer_column.
+            retry = {
+                c
+                for c in df.columns
+                if str(c).strip() in integer_columns
+                and not pd.api.types.is_integer_dtype(df[c].dtype)
+            }
+            if retry:
+                again = pd.read_csv(path, usecols=lambda c: c in retry, dtype="string", **options)
+                for c in retry:
+                    df[c] = again[c]
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         problems.add(label, f"cannot be read as a table ({first})")
@@ -225,50 +257,42 @@ def _duplicates(names: Sequence[str]) -> list[str]:
     return sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
 
 
-def _csv_shape_ok(raw: bytes, text: str, label: str, problems: Problems) -> bool:
-    """The header has no duplicate names and every data row has as many fields as the header.
+def _csv_header(text: str) -> list[str]:
+    """The first non-blank line, split by the csv module (a header has no line breaks)."""
+    pos = 0
+    while pos < len(text):
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end
+        line = text[pos:end]
+        if line.strip():
+            return next(csv.reader([line]))
+        pos = end + 1
+    return []
 
-    pandas would rename a second ``capacity`` to ``capacity.1`` and fill a short row with
-    empty values, so both are checked here. Rows are numbered like every other message: data
-    rows, 1-based, blank lines skipped. Files without quotes are checked with numpy (the common
-    case at a million rows); files with quotes go through the csv module.
+
+def _rows_ok(raw: bytes, text: str, width: int, label: str, problems: Problems) -> bool:
+    """Whether every data row has ``width`` fields; records "row N has K fields, the header has
+    M" otherwise. pandas would fill a short row with blanks and fail on a long one with a file
+    line number, so rows are counted here, numbered like every other message: data rows,
+    1-based, blank lines skipped. Files without quotes are counted with numpy (the common case
+    at a million rows); files with quotes go through the csv module.
     """
     if '"' in text:
         counts = [len(r) for r in csv.reader(io.StringIO(text)) if r and any(f.strip() for f in r)]
-        if not counts:
-            return True
-        header = next(r for r in csv.reader(io.StringIO(text)) if r and any(f.strip() for f in r))
         fields = np.asarray(counts[1:], dtype=np.int64)
     else:
         buf = np.frombuffer(raw, dtype=np.uint8)
-        newlines = np.flatnonzero(buf == 10)
-        ends = np.append(newlines, len(buf))
-        starts = np.concatenate(([0], newlines + 1))
-        # a line is blank when it holds only spaces, tabs and a carriage return (pandas skips it)
-        printable = np.flatnonzero((buf != 32) & (buf != 9) & (buf != 13) & (buf != 10))
-        line_of = np.searchsorted(ends, printable)
-        filled = np.zeros(len(ends), dtype=bool)
-        filled[line_of] = True
-        commas = np.searchsorted(ends, np.flatnonzero(buf == 44))
-        per_line = np.bincount(commas, minlength=len(ends)) + 1
-        lines = np.flatnonzero(filled)
-        if not len(lines):
-            return True
-        first = int(lines[0])
-        header_bytes = raw[starts[first] : ends[first]]
-        if first == 0 and header_bytes.startswith(b"\xef\xbb\xbf"):
-            header_bytes = header_bytes[3:]
-        header = header_bytes.decode("utf-8").rstrip("\r").split(",")
-        fields = per_line[lines[1:]]
-    names = [h.strip() for h in header]
-    dup = _duplicates(names)
-    if dup:
-        problems.add(
-            label,
-            f"duplicate column header(s) {', '.join(map(repr, dup))} (each column may appear once)",
-        )
-        return False
-    width = len(names)
+        ends = np.append(np.flatnonzero(buf == 10), len(buf))
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        if starts[-1] >= len(buf):  # the file ends with a newline: no last line
+            starts, ends = starts[:-1], ends[:-1]
+        # a line is blank when it holds only spaces, tabs and a carriage return (pandas skips
+        # it); an empty line's first byte is its own newline, so reduceat sees False there
+        visible = (buf != 32) & (buf != 9) & (buf != 13) & (buf != 10)
+        filled = np.logical_or.reduceat(visible, starts) if len(starts) else starts > 0
+        commas = np.flatnonzero(buf == 44)
+        per_line = np.diff(np.searchsorted(commas, ends), prepend=0) + 1
+        fields = per_line[np.flatnonzero(filled)[1:]]
     for row in np.flatnonzero(fields != width)[:20]:
         problems.add(
             f"{label} row {int(row) + 1}",
@@ -380,13 +404,14 @@ def _parse_texts(texts: pd.Series, missing: np.ndarray) -> tuple[np.ndarray, np.
     n = len(texts)
     values = np.zeros(n, dtype=np.int64)
     bad = np.zeros(n, dtype=bool)
-    objects = texts.fillna("0").to_numpy(dtype=object)
-    lengths = texts.fillna("0").str.len().to_numpy(dtype=np.int64)
+    objects = texts.to_numpy(dtype=object, na_value="0")
+    lengths = texts.str.len().to_numpy(dtype=np.int64, na_value=1)
     short = np.flatnonzero(lengths <= _LONG)
-    arr = np.asarray(objects[short], dtype=f"U{_LONG}")
+    width = int(lengths[short].max()) if len(short) else 1
+    arr = np.asarray(objects[short], dtype=f"U{width}")
     # ASCII digits, signs and blanks only: numpy's (and Python's) int() also takes "1_000" and
     # non-ASCII digits, which are not integers in a CSV file.
-    codes = arr.view(np.uint32).reshape(len(arr), _LONG)
+    codes = arr.view(np.uint32).reshape(len(arr), width)
     allowed = (
         (codes == 0)
         | ((codes >= 48) & (codes <= 57))
