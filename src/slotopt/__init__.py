@@ -6,7 +6,16 @@
 2
 
 See README.md and docs/ for the instance formats, the methods and the command line.
+
+The public names are imported on first use (PEP 562), so ``import slotopt`` and the command
+line start without loading pandas, numpy or Pyomo: a Ctrl-C while they load is then caught by
+the command line, which exits 130 with one line instead of a traceback.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from slotopt._version import __version__
 from slotopt.errors import (
@@ -17,15 +26,33 @@ from slotopt.errors import (
     UsageError,
     VerificationError,
 )
-from slotopt.instance import MatchingInstance, load_instance, write_instance
-from slotopt.instance.offer_set import OfferSetInstance, offer_set_from_dict
-from slotopt.run.solve import solve
+
+if TYPE_CHECKING:
+    from slotopt.instance import MatchingInstance, load_instance, write_instance
+    from slotopt.instance.offer_set import OfferSetInstance, offer_set_from_dict
+    from slotopt.run.matching_result import MatchingResult
+    from slotopt.run.solve import solve
+    from slotopt.run.solve_offer_set import OfferSetResult
+
+# public name -> module that defines it
+_LAZY = {
+    "MatchingInstance": "slotopt.instance",
+    "MatchingResult": "slotopt.run.matching_result",
+    "OfferSetInstance": "slotopt.instance.offer_set",
+    "OfferSetResult": "slotopt.run.solve_offer_set",
+    "load_instance": "slotopt.instance",
+    "offer_set_from_dict": "slotopt.instance.offer_set",
+    "solve": "slotopt.run.solve",
+    "write_instance": "slotopt.instance",
+}
 
 __all__ = [
     "InfeasibleError",
     "InstanceError",
     "MatchingInstance",
+    "MatchingResult",
     "OfferSetInstance",
+    "OfferSetResult",
     "SlotoptError",
     "SolverError",
     "UsageError",
@@ -36,3 +63,16 @@ __all__ = [
     "solve",
     "write_instance",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'slotopt' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

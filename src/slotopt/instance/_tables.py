@@ -76,7 +76,8 @@ def read_json(path: Path) -> dict[str, Any]:
     name = path.name
     why = not_a_file(path)
     if why is not None:
-        raise InstanceError(f"{name}: {why} in {path.parent} (every instance folder needs one)")
+        hint = " (every instance folder needs one)" if name == "instance.json" else ""
+        raise InstanceError(f"{name}: {why} in {path.parent}{hint}")
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -353,22 +354,19 @@ def integer_column(
     values, bad = _exact_integers(raw, missing)
     if not allow_missing:
         bad |= missing
-    n_bad = 0
-    for row in np.flatnonzero(bad)[:20]:
+    found: list[tuple[int, str]] = []
+    for row in np.flatnonzero(bad)[:20].tolist():
         shown = raw.iloc[row]
         got = "nothing" if pd.isna(shown) else repr(str(shown).strip())
         if isinstance(shown, bool | np.bool_) or str(shown).strip().lower() in {"true", "false"}:
             got += " (true/false is not an integer)"
-        problems.add(where.format(row + 1), f"expected {what}, got {got}")
-        n_bad += 1
-    big = _out_of_range(raw, values, bad | missing, low, maximum)
-    for row, value in big[:20]:
-        problems.add(
-            where.format(row + 1),
-            f"expected {what}, got {value} (outside the supported range {low}..{_bound(maximum)})",
-        )
-        n_bad += 1
-    if n_bad:
+        found.append((row, f"expected {what}, got {got}"))
+    for row, value in _out_of_range(raw, values, bad | missing, low, maximum):
+        bound = f"{low}..{_bound(maximum)}"
+        found.append((row, f"expected {what}, got {value} (outside the supported range {bound})"))
+    for row, message in sorted(found)[:20]:  # in file order
+        problems.add(where.format(row + 1), message)
+    if found:
         return None
     return np.where(missing, -1, values).astype(np.int64)
 

@@ -133,6 +133,12 @@ class MatchingInstance:
         Types are numbered in order of their first applicant."""
         return group_types(self.acc_indptr, self.acc_slot, self.n_slots)
 
+    def __repr__(self) -> str:  # one line, not the DataFrames
+        return (
+            f"MatchingInstance({self.name!r}: {self.n_applicants} applicants, {self.n_slots} "
+            f"slots, {self.total_capacity} appointments, {len(self.acc_slot)} acceptable pairs)"
+        )
+
     def describe(self) -> str:
         return (
             f"matching instance {self.name!r}: {self.n_applicants} applicants, "

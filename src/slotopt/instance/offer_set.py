@@ -121,6 +121,12 @@ class OfferSetInstance:
 
     kind = "offer_set"
 
+    def __repr__(self) -> str:  # one line
+        return (
+            f"OfferSetInstance({self.name!r}: {self.n_types} slot types, {self.total_capacity} "
+            f"slots, horizon {self.horizon}, beta {self.beta:g})"
+        )
+
     @property
     def n_types(self) -> int:
         return len(self.slot_types)

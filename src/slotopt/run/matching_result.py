@@ -11,7 +11,7 @@ import pandas as pd
 
 from slotopt.errors import VerificationError
 from slotopt.instance.matching import MatchingInstance
-from slotopt.run.folders import common_summary, write_result_folder
+from slotopt.run.folders import common_summary, verification_note, write_result_folder
 from slotopt.verify.cross_validate import total_rank
 from slotopt.verify.matching import MatchingReport, Witnesses, build_witnesses, check_witness
 
@@ -65,6 +65,13 @@ class MatchingResult:
     second_stage: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:  # one line: the tables stay out of a notebook's output
+        return (
+            f"MatchingResult({self.instance.name!r}: {self.n_matched} of "
+            f"{self.instance.n_applicants} matched, method {self.method}, seed {self.seed}"
+            f"{verification_note(self.verification)})"
+        )
 
     @property
     def n_matched(self) -> int:

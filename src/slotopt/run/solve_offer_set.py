@@ -38,7 +38,7 @@ from slotopt.engines.offer_set.rules import (
 )
 from slotopt.errors import VerificationError
 from slotopt.instance.offer_set import OfferSetInstance
-from slotopt.run.folders import common_summary, write_result_folder
+from slotopt.run.folders import common_summary, verification_note, write_result_folder
 from slotopt.verify.offer_set import OfferSetReport, check_offer_set
 
 if TYPE_CHECKING:
@@ -97,6 +97,12 @@ class OfferSetResult:
     optimal_monte_carlo: MonteCarloEstimate | None = None
     verification: OfferSetReport | None = None
     rule_seconds: float = 0.0
+
+    def __repr__(self) -> str:  # one line: the arrays stay out of a notebook's output
+        return (
+            f"OfferSetResult({self.instance.name!r}: optimal value {self.optimal_value:.6g}, "
+            f"method {self.method}, seed {self.seed}{verification_note(self.verification)})"
+        )
 
     # -- views -----------------------------------------------------------------------------
     def rule_values(self) -> dict[str, float]:
