@@ -312,11 +312,19 @@ def atomic_folder(
             if isinstance(exc, SlotoptError):
                 raise
             raise _output_error(target, exc) from exc
-        _commit(tmp, target)
+        _commit(tmp, target, force=force, inputs=inputs)
 
 
-def _commit(tmp: Path, target: Path) -> None:
+def _commit(tmp: Path, target: Path, *, force: bool, inputs: Sequence[PathLike]) -> None:
     (tmp / PARTIAL).unlink()
+    if target.exists() or target.is_symlink():  # it appeared while the body ran
+        if not force:
+            raise OutputExistsError(
+                f"{target}: another run wrote it while this one was working; its result was kept"
+            )
+        why = refusal(target, inputs=inputs)
+        if why is not None:
+            raise OutputError(f"{target}: {why}")
     old: Path | None = None
     try:
         if target.exists():
