@@ -335,16 +335,28 @@ def matching_from_frames(
     capacity, priority = cast(np.ndarray, capacity), cast(np.ndarray, priority)
     rank, a_idx, s_idx = cast(np.ndarray, rank), cast(np.ndarray, a_idx), cast(np.ndarray, s_idx)
 
-    # Sort pairs by applicant, then rank (unranked last), then slot: the serial dictatorship
-    # and the second stage read preferences in this order.
+    # The canonical order: slots by slot_id, applicants by applicant_id (code-point order), and
+    # pairs by applicant, then rank (unranked last), then slot. Everything downstream (types,
+    # the greedy's choice of slot, every output table) reads the instance in this order, so a
+    # result depends on the content of the files and the seed only, never on their row order.
+    # Files already in this order (all that slotopt writes) need no sorting.
+    slot_perm = _id_order(slots["slot_id"])
+    if slot_perm is not None:
+        slots = slots.iloc[slot_perm].reset_index(drop=True)
+        capacity = capacity[slot_perm]
+        s_idx = _inverse(slot_perm)[s_idx]
+    app_perm = _id_order(applicants["applicant_id"])
+    if app_perm is not None:
+        applicants = applicants.iloc[app_perm].reset_index(drop=True)
+        priority = priority[app_perm]
+        a_idx = _inverse(app_perm)[a_idx]
     rank_key = np.where(rank < 0, np.iinfo(np.int64).max, rank)
-    if _is_sorted(a_idx, rank_key, s_idx):  # files written in this order need no sort
-        order = np.arange(len(a_idx))
-    else:
+    if not _is_sorted(a_idx, rank_key, s_idx):
         order = np.lexsort((s_idx, rank_key, a_idx))
-    a_sorted = a_idx[order]
+        acceptable = acceptable.iloc[order].reset_index(drop=True)
+        a_idx, s_idx, rank = a_idx[order], s_idx[order], rank[order]
     indptr = np.zeros(len(applicants) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(a_sorted, minlength=len(applicants)), out=indptr[1:])
+    np.cumsum(np.bincount(a_idx, minlength=len(applicants)), out=indptr[1:])
 
     slots["capacity"] = capacity
     applicants["priority"] = priority
@@ -357,13 +369,29 @@ def matching_from_frames(
         capacity=capacity,
         priority=priority,
         acc_indptr=indptr,
-        acc_slot=s_idx[order].astype(np.int64),
-        acc_rank=rank[order].astype(np.int64),
+        acc_slot=s_idx.astype(np.int64),
+        acc_rank=rank.astype(np.int64),
         seed=seed,
         source=source,
         input_sha256=dict(input_sha256 or {}),
         meta=dict(meta or {}),
     )
+
+
+def _id_order(ids: pd.Series) -> np.ndarray | None:
+    """The permutation that sorts unique string ids by code point, or None if they are sorted
+    (UTF-8 byte order, which Arrow and Python's str comparison agree on)."""
+    values = ids.to_numpy(dtype=object)
+    if len(values) < 2 or bool((values[1:] > values[:-1]).all()):
+        return None
+    return np.argsort(values, kind="stable")
+
+
+def _inverse(perm: np.ndarray) -> np.ndarray:
+    """``inv[old] = new`` where ``perm[new] = old``."""
+    inv = np.empty(len(perm), dtype=np.int64)
+    inv[perm] = np.arange(len(perm))
+    return inv
 
 
 def _exact_sum(values: np.ndarray) -> int:
