@@ -21,6 +21,8 @@ from slotopt._version import __version__
 from slotopt.errors import (
     InfeasibleError,
     InstanceError,
+    OutputError,
+    OutputExistsError,
     SlotoptError,
     SolverError,
     UsageError,
@@ -53,6 +55,8 @@ __all__ = [
     "MatchingResult",
     "OfferSetInstance",
     "OfferSetResult",
+    "OutputError",
+    "OutputExistsError",
     "SlotoptError",
     "SolverError",
     "UsageError",

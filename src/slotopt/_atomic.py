@@ -31,22 +31,23 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from slotopt.errors import SlotoptError, UsageError
+from slotopt.errors import OutputError, OutputExistsError, SlotoptError
+
+__all__ = [
+    "OutputError",
+    "OutputExistsError",
+    "atomic_file",
+    "atomic_folder",
+    "check_output_file",
+    "check_output_folder",
+    "refusal",
+    "write_json",
+]
 
 PARTIAL = ".slotopt-partial"  # marks a temporary folder as slotopt's (and so removable)
 RESULT_SUFFIXES = frozenset({".csv", ".json", ".png", ".parquet"})
 
 PathLike = str | os.PathLike[str]
-
-
-class OutputExistsError(SlotoptError, FileExistsError):
-    """The output exists and ``force`` was not given (or another run holds it); nothing was
-    written."""
-
-
-class OutputError(UsageError):
-    """The output location cannot be used: replacing it is refused (not slotopt's, the current
-    directory, an input), or the disk is read-only or full. Nothing was written."""
 
 
 # -- what may be replaced ------------------------------------------------------------------

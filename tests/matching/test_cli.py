@@ -12,8 +12,18 @@ from slotopt.run.cli import COMMANDS, main
 from tests.matching.test_validation import folder
 
 SUMMARY_KEYS = {
-    "kind", "name", "method", "seed", "n_applicants", "n_slots", "total_capacity", "n_matched",
-    "seconds", "verified", "input_sha256", "slotopt_version",
+    "kind",
+    "name",
+    "method",
+    "seed",
+    "n_applicants",
+    "n_slots",
+    "total_capacity",
+    "n_matched",
+    "seconds",
+    "verified",
+    "input_sha256",
+    "slotopt_version",
 }
 
 
@@ -107,8 +117,10 @@ def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) 
 
 
 def test_unknown_method_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["solve", str(folder(tmp_path)), "--out", str(tmp_path / "r"),
-                 "--method", "magic"]) == 2
+    assert (
+        main(["solve", str(folder(tmp_path)), "--out", str(tmp_path / "r"), "--method", "magic"])
+        == 2
+    )
     assert "unknown matching method" in capsys.readouterr().err
 
 
