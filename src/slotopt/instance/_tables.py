@@ -383,8 +383,7 @@ def _exact_integers(raw: pd.Series, missing: np.ndarray) -> tuple[np.ndarray, np
     as 0 for :func:`_out_of_range`, which reports them exactly."""
     n = len(raw)
     dtype = raw.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return np.zeros(n, dtype=np.int64), ~missing
+    # booleans (a Parquet bool column) fall through to the text path: "True" is not an integer
     if pd.api.types.is_integer_dtype(dtype):
         ints = (raw.fillna(0) if missing.any() else raw).to_numpy()
         if ints.dtype == np.uint64:
