@@ -11,6 +11,8 @@ from collections.abc import Sequence
 __all__ = [
     "InfeasibleError",
     "InstanceError",
+    "OutputError",
+    "OutputExistsError",
     "SlotoptError",
     "SolverError",
     "UsageError",
@@ -64,3 +66,14 @@ class VerificationError(SlotoptError):
     def __init__(self, message: str, report: object | None = None) -> None:
         self.report = report
         super().__init__(message)
+
+
+class OutputExistsError(SlotoptError, FileExistsError):
+    """The output exists and ``force`` was not given, or another run is writing it; nothing was
+    written. The CLI exits 2 on it."""
+
+
+class OutputError(UsageError):
+    """The output location cannot be used: replacing it is refused (slotopt did not write it, it
+    is an input or the current directory), or the disk is read-only or full. Nothing was
+    written; the CLI exits 2 on it."""

@@ -12,8 +12,18 @@ from slotopt.run.cli import COMMANDS, main
 from tests.matching.test_validation import folder
 
 SUMMARY_KEYS = {
-    "kind", "name", "method", "seed", "n_applicants", "n_slots", "total_capacity", "n_matched",
-    "seconds", "verified", "input_sha256", "slotopt_version",
+    "kind",
+    "name",
+    "method",
+    "seed",
+    "n_applicants",
+    "n_slots",
+    "total_capacity",
+    "n_matched",
+    "seconds",
+    "verified",
+    "input_sha256",
+    "slotopt_version",
 }
 
 
@@ -38,8 +48,14 @@ def test_solve_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixtur
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "already exists" in err
     assert [p.name for p in out.iterdir()] == ["mine.txt"]
-    assert main(["solve", str(inst), "--out", str(out), "--force"]) == 0
-    assert (out / "summary.json").exists() and not (out / "mine.txt").exists()
+    # --force replaces only a folder slotopt wrote: not this one
+    assert main(["solve", str(inst), "--out", str(out), "--force"]) == 2
+    assert "was not written by slotopt" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["mine.txt"]
+    res = tmp_path / "res2"
+    assert main(["solve", str(inst), "--out", str(res)]) == 0
+    assert main(["solve", str(inst), "--out", str(res), "--force", "--seed", "9"]) == 0
+    assert json.loads((res / "summary.json").read_text())["seed"] == 9
 
 
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(
@@ -96,12 +112,15 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
-    assert "usage" in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no command given; choose one of solve" in err
 
 
 def test_unknown_method_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["solve", str(folder(tmp_path)), "--out", str(tmp_path / "r"),
-                 "--method", "magic"]) == 2
+    assert (
+        main(["solve", str(folder(tmp_path)), "--out", str(tmp_path / "r"), "--method", "magic"])
+        == 2
+    )
     assert "unknown matching method" in capsys.readouterr().err
 
 

@@ -67,8 +67,7 @@ def test_refuses_to_overwrite_without_force(
 
 def test_force_replaces(tmp_path: Path) -> None:
     out = tmp_path / "week"
-    (out).mkdir()
-    (out / "stale.txt").write_text("old")
+    assert main(["generate", str(out), "--applicants", "30", "--seed", "1"]) == 0
     assert main(["generate", str(out), "--applicants", "60", "--seed", "2", "--force"]) == 0
     assert {p.name for p in out.iterdir()} == FILES
     assert load_instance(out).n_applicants == 60

@@ -22,8 +22,12 @@ def folder(tmp_path: Path, **changes: str | bytes | None) -> Path:
     d = tmp_path / "inst"
     d.mkdir()
     files: dict[str, str | bytes | None] = dict(GOOD)
-    files.update({k.replace("_", ".", 1) if k.endswith(("_csv", "_json")) else k: v
-                  for k, v in changes.items()})
+    files.update(
+        {
+            k.replace("_", ".", 1) if k.endswith(("_csv", "_json")) else k: v
+            for k, v in changes.items()
+        }
+    )
     for name, text in files.items():
         if text is None:
             continue
@@ -148,8 +152,11 @@ def test_empty_id(tmp_path: Path) -> None:
 def test_nan_like_id_is_kept_as_text_but_blank_is_empty(tmp_path: Path) -> None:
     # "NA" and "nan" are legitimate ids (keep_default_na=False); only blank cells are empty.
     inst = slotopt.load_instance(
-        folder(tmp_path, applicants_csv="applicant_id,priority\nA,1\nNA,2\nnan,2\n",
-               acceptable_csv="applicant_id,slot_id\nA,m\nNA,m\nnan,n\n")
+        folder(
+            tmp_path,
+            applicants_csv="applicant_id,priority\nA,1\nNA,2\nnan,2\n",
+            acceptable_csv="applicant_id,slot_id\nA,m\nNA,m\nnan,n\n",
+        )
     )
     assert list(inst.applicant_ids) == ["A", "NA", "nan"]
 

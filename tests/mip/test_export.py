@@ -118,8 +118,13 @@ def test_refuses_to_overwrite_without_force(week, tmp_path: Path) -> None:
     argv = ["export", WEEK, "--model", "max-appointments", "--format", "lp", "--out", str(out)]
     assert main(argv) == 2
     assert out.read_text() == "keep me"
-    assert main([*argv, "--force"]) == 0
-    assert out.read_text() != "keep me"
+    assert main([*argv, "--force"]) == 2  # --force replaces only a model file slotopt wrote
+    assert out.read_text() == "keep me"
+    out.unlink()
+    assert main(argv) == 0
+    inode = out.stat().st_ino
+    assert main([*argv, "--force"]) == 0  # its own file: replaced (a new file renamed in)
+    assert out.stat().st_ino != inode
     assert [p.name for p in tmp_path.iterdir()] == ["m.lp"]  # no temporary file left behind
 
 

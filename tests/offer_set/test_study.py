@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from slotopt._atomic import OutputExistsError
+from slotopt._atomic import OutputError, OutputExistsError
 from slotopt.engines.offer_set.dp import backward_induction, evaluate_policy
 from slotopt.engines.offer_set.rules import RULES, evaluate_rules
 from slotopt.errors import UsageError
@@ -309,6 +309,9 @@ def test_to_folder_force_replaces_whole_folder(tmp_path: Path) -> None:
     with pytest.raises(OutputExistsError):
         st.to_folder(out)
     assert (out / "stray.txt").exists()
+    with pytest.raises(OutputError, match="holds files slotopt did not write"):
+        st.to_folder(out, force=True)  # --force never deletes a user's file
+    (out / "stray.txt").unlink()
     st.to_folder(out, force=True)
     assert {p.name for p in out.iterdir()} == FILES
     t5 = pd.read_csv(out / "table5.csv")

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from slotopt._atomic import atomic_folder, write_json
 from slotopt.errors import InstanceError
-from slotopt.instance._tables import read_json, sha256_of
+from slotopt.instance._tables import not_a_file, read_json, sha256_of
 from slotopt.instance.matching import (
     ApplicantTypes,
     MatchingInstance,
@@ -60,10 +60,15 @@ def load_instance(path: str | Path) -> Any:
     folder = Path(path)
     if folder.name == "instance.json":
         folder = folder.parent
-    if not folder.exists():
-        raise InstanceError(f"{folder}: no such instance folder")
     if not folder.is_dir():
-        raise InstanceError(f"{folder}: expected an instance folder containing instance.json")
+        why = not_a_file(folder)
+        if why == "file not found":
+            raise InstanceError(f"{folder}: no such instance folder")
+        if why is None:
+            why = "is a file"
+        raise InstanceError(
+            f"{folder}: {why}; expected an instance folder containing instance.json"
+        )
     spec_path = folder / "instance.json"
     spec = read_json(spec_path)
     kind = spec.get("kind")

@@ -7,8 +7,14 @@ boundary listing the first 20 problems, each naming file, 1-based data row and c
 
 from __future__ import annotations
 
+import csv
+import errno
 import hashlib
+import io
 import json
+import os
+import re
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +24,12 @@ import numpy as np
 import pandas as pd
 
 from slotopt.errors import InstanceError
+
+INT_MIN, INT_MAX = 0, 2**62
+"""The integers slotopt accepts in instance files: priorities, capacities and ranks lie in
+``0 .. 2**62`` (each kind may ask for more, e.g. ranks >= 1). 2**62 leaves room to add two
+values in int64 without overflow; sums over a whole table are checked separately."""
+RANGE_TEXT = f"{INT_MIN}..2**62 ({INT_MAX})"
 
 
 @dataclass
@@ -55,32 +67,68 @@ def sha256_of(path: Path) -> str:
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    """Read ``instance.json``; a missing file, bad bytes or bad JSON is an ``InstanceError``."""
+    """Read ``instance.json``; a missing file, bad bytes or bad JSON is an ``InstanceError``.
+
+    A UTF-8 byte-order mark is accepted (as in the CSVs). ``NaN``, ``Infinity`` and ``1e400``
+    (which Python reads as infinity) are read as floats and refused by each kind's validator,
+    which names the key; reading never stops at the first problem.
+    """
     name = path.name
-    if not path.is_file():
-        raise InstanceError(
-            f"{name}: file not found in {path.parent} (every instance folder needs one)"
-        )
+    why = not_a_file(path)
+    if why is not None:
+        hint = " (every instance folder needs one)" if name == "instance.json" else ""
+        raise InstanceError(f"{name}: {why} in {path.parent}{hint}")
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InstanceError(f"{name}: not UTF-8 text (byte {exc.start} is invalid)") from None
+    except OSError as exc:
+        raise InstanceError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InstanceError(
             f"{name} line {exc.lineno}, column {exc.colno}: malformed JSON ({exc.msg})"
         ) from None
+    except RecursionError:
+        raise InstanceError(f"{name}: nested too deeply to be read") from None
     if not isinstance(data, dict):
         raise InstanceError(f"{name}: expected a JSON object at the top level")
     return data
 
 
+def not_a_file(path: Path) -> str | None:
+    """Why ``path`` is not a readable regular file (None when it is one).
+
+    Says what the path is: missing, a folder, a symbolic-link loop, a link to nothing.
+    """
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            return f"is a symbolic link to {os.readlink(path)!r}, which does not exist"
+        return "file not found"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symbolic link loop (the link points back to itself)"
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISDIR(st.st_mode):
+        return "is a folder, expected a file"
+    if not stat.S_ISREG(st.st_mode):
+        return "is not a regular file"
+    return None
+
+
 def find_table(folder: Path, stem: str) -> Path | None:
-    """The CSV or Parquet file for ``stem`` (CSV wins when both exist), or None."""
+    """The CSV or Parquet file for ``stem`` (CSV wins when both exist), or None.
+
+    A path that exists but is not a file (a folder, a link loop) is returned too, so that the
+    reader can say what it is instead of "not found".
+    """
     for suffix in (".csv", ".parquet"):
         p = folder / f"{stem}{suffix}"
-        if p.is_file():
+        if p.is_symlink() or p.exists():
             return p
     return None
 
@@ -92,11 +140,15 @@ def read_table(
     required: Sequence[str],
     string_columns: Sequence[str],
     problems: Problems,
+    integer_columns: Sequence[str] = (),
 ) -> tuple[pd.DataFrame | None, Path | None]:
     """Read ``stem.csv`` (or ``stem.parquet``) with id columns as strings.
 
-    Returns ``(None, path)`` and records a problem when the file is missing, unreadable or lacks
-    a required column. Values are not validated here beyond being readable.
+    ``integer_columns`` of a CSV are read as text too, so that :func:`integer_column` parses them
+    exactly (a float64 round trip would merge 17-digit priorities). Returns ``(None, path)`` and
+    records a problem when the file is missing, not a file, unreadable, has a duplicated header,
+    a row with the wrong number of fields, or lacks a required column. Values are not validated
+    here beyond being readable.
     """
     path = find_table(folder, stem)
     label = f"{stem}.csv"
@@ -104,12 +156,14 @@ def read_table(
         problems.add(label, f"file not found in {folder.name or folder} (required)")
         return None, None
     label = path.name
+    why = not_a_file(path)
+    if why is not None:
+        problems.add(label, f"{why} (in {folder.name or folder})")
+        return None, path
     try:
         if path.suffix == ".parquet":
-            try:
-                df = pd.read_parquet(path)
-            except ImportError:
-                problems.add(label, "reading Parquet needs pyarrow: pip install 'slotopt[parquet]'")
+            df = _read_parquet(path, label, problems)
+            if df is None:
                 return None, path
             for col in string_columns:
                 if col in df.columns:
@@ -117,21 +171,55 @@ def read_table(
         else:
             raw = path.read_bytes()
             try:
-                raw.decode("utf-8")
+                text = raw.decode("utf-8-sig")
             except UnicodeDecodeError as exc:
                 line = raw[: exc.start].count(b"\n") + 1
                 problems.add(
                     f"{label} line {line}", f"not UTF-8 text (byte {exc.start} is invalid)"
                 )
                 return None, path
-            df = pd.read_csv(
-                path,
-                dtype={c: "string" for c in string_columns},
-                keep_default_na=False,
-                na_values=[""],
-                skipinitialspace=True,
-                encoding="utf-8",
+            header = _csv_header(text)
+            dup = _duplicates([h.strip() for h in header])
+            if dup:
+                problems.add(
+                    label,
+                    f"duplicate column header(s) {', '.join(map(repr, dup))} "
+                    "(each column may appear once)",
+                )
+                return None, path
+            options: dict[str, Any] = {
+                "keep_default_na": False,
+                "na_values": [""],
+                "skipinitialspace": True,
+                "encoding": "utf-8",
+            }
+            try:
+                df = pd.read_csv(path, dtype={c: "string" for c in string_columns}, **options)
+            except pd.errors.ParserError:
+                if not _rows_ok(raw, text, len(header), label, problems):
+                    return None, path
+                raise
+            # A short row shows as a blank last cell (so does an empty last field, hence the
+            # exact count only then); a row one field too long on every line becomes pandas'
+            # index. Both are counted exactly in those cases only, to keep loading fast.
+            last = df[df.columns[-1]] if len(df.columns) else None
+            suspicious = not isinstance(df.index, pd.RangeIndex) or (
+                last is not None and bool(last.isna().any())
             )
+            if suspicious and not _rows_ok(raw, text, len(header), label, problems):
+                return None, path
+            # pandas' own int64 parse is exact; any other result (float64 for a blank cell or a
+            # number beyond int64, bool, text) is read again as text for integer_column.
+            retry = {
+                c
+                for c in df.columns
+                if str(c).strip() in integer_columns
+                and not pd.api.types.is_integer_dtype(df[c].dtype)
+            }
+            if retry:
+                again = pd.read_csv(path, usecols=lambda c: c in retry, dtype="string", **options)
+                for c in retry:
+                    df[c] = again[c]
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         problems.add(label, f"cannot be read as a table ({first})")
@@ -145,6 +233,73 @@ def read_table(
         )
         return None, path
     return df, path
+
+
+def _read_parquet(path: Path, label: str, problems: Problems) -> pd.DataFrame | None:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        problems.add(label, "reading Parquet needs pyarrow: pip install 'slotopt[parquet]'")
+        return None
+    try:
+        names = [str(n).strip() for n in pq.read_schema(path).names]
+    except Exception as exc:  # pyarrow raises its own types for a corrupt file
+        problems.add(label, f"cannot be read as a Parquet table ({exc})")
+        return None
+    dup = _duplicates(names)
+    if dup:
+        problems.add(label, f"duplicate column header(s) {', '.join(map(repr, dup))}")
+        return None
+    return pd.read_parquet(path)
+
+
+def _duplicates(names: Sequence[str]) -> list[str]:
+    seen: set[str] = set()
+    return sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
+
+
+def _csv_header(text: str) -> list[str]:
+    """The first non-blank line, split by the csv module (a header has no line breaks)."""
+    pos = 0
+    while pos < len(text):
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end
+        line = text[pos:end]
+        if line.strip():
+            return next(csv.reader([line]))
+        pos = end + 1
+    return []
+
+
+def _rows_ok(raw: bytes, text: str, width: int, label: str, problems: Problems) -> bool:
+    """Whether every data row has ``width`` fields; records "row N has K fields, the header has
+    M" otherwise. pandas would fill a short row with blanks and fail on a long one with a file
+    line number, so rows are counted here, numbered like every other message: data rows,
+    1-based, blank lines skipped. Files without quotes are counted with numpy (the common case
+    at a million rows); files with quotes go through the csv module.
+    """
+    if '"' in text:
+        counts = [len(r) for r in csv.reader(io.StringIO(text)) if r and any(f.strip() for f in r)]
+        fields = np.asarray(counts[1:], dtype=np.int64)
+    else:
+        buf = np.frombuffer(raw, dtype=np.uint8)
+        ends = np.append(np.flatnonzero(buf == 10), len(buf))
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        if starts[-1] >= len(buf):  # the file ends with a newline: no last line
+            starts, ends = starts[:-1], ends[:-1]
+        # a line is blank when it holds only spaces, tabs and a carriage return (pandas skips
+        # it); an empty line's first byte is its own newline, so reduceat sees False there
+        visible = (buf != 32) & (buf != 9) & (buf != 13) & (buf != 10)
+        filled = np.logical_or.reduceat(visible, starts) if len(starts) else starts > 0
+        commas = np.flatnonzero(buf == 44)
+        per_line = np.diff(np.searchsorted(commas, ends), prepend=0) + 1
+        fields = per_line[np.flatnonzero(filled)[1:]]
+    for row in np.flatnonzero(fields != width)[:20]:
+        problems.add(
+            f"{label} row {int(row) + 1}",
+            f"row {int(row) + 1} has {int(fields[row])} fields, the header has {width}",
+        )
+    return bool((fields == width).all())
 
 
 def _as_string_ids(col: pd.Series) -> pd.Series:
@@ -179,40 +334,134 @@ def integer_column(
     minimum: int | None = None,
     what: str = "an integer",
     allow_missing: bool = False,
+    maximum: int = INT_MAX,
 ) -> np.ndarray | None:
-    """Parse ``column`` as int64, recording every non-integer or too-small value.
+    """Parse ``column`` exactly as int64, recording every bad value with its row.
+
+    Text (CSV) is parsed digit by digit: optional sign, ASCII digits, surrounding blanks; no
+    decimal point, exponent, underscore or ``true``/``false``. Integer columns are taken as they
+    are; a float column (a Parquet file or a DataFrame) only where every value is integral and
+    below 2**53, the largest range in which a float can hold an integer exactly. Values must lie
+    in ``minimum .. maximum`` (``maximum`` defaults to 2**62).
 
     Returns the parsed array (missing values as ``-1`` when ``allow_missing``) or None when
     any value is bad.
     """
     raw = df[column]
-    num = pd.to_numeric(raw, errors="coerce")
+    low = INT_MIN if minimum is None else minimum
+    where = f"{file} row {{}}, column {column}"
     missing = raw.isna().to_numpy(dtype=bool)
-    ok_number = num.notna().to_numpy(dtype=bool)
-    values = num.to_numpy(dtype="float64", na_value=np.nan)
-    finite = np.isfinite(values)
-    integral = np.zeros(len(values), dtype=bool)
-    integral[finite] = values[finite] == np.round(values[finite])
-    bad_type = ~(ok_number & integral)
-    if allow_missing:
-        bad_type &= ~missing
-    n_bad = 0
-    for row in np.flatnonzero(bad_type)[:20]:
+    values, bad = _exact_integers(raw, missing)
+    if not allow_missing:
+        bad |= missing
+    found: list[tuple[int, str]] = []
+    for row in np.flatnonzero(bad)[:20].tolist():
         shown = raw.iloc[row]
-        problems.add(
-            f"{file} row {row + 1}, column {column}",
-            f"expected {what}, got {'nothing' if pd.isna(shown) else repr(str(shown))}",
-        )
-        n_bad += 1
-    if minimum is not None:
-        low = ok_number & integral & (np.where(finite, values, minimum) < minimum)
-        for row in np.flatnonzero(low)[:20]:
-            problems.add(
-                f"{file} row {row + 1}, column {column}",
-                f"expected {what}, got {int(values[row])}",
-            )
-            n_bad += 1
-    if n_bad:
+        got = "nothing" if pd.isna(shown) else repr(str(shown).strip())
+        if isinstance(shown, bool | np.bool_) or str(shown).strip().lower() in {"true", "false"}:
+            got += " (true/false is not an integer)"
+        found.append((row, f"expected {what}, got {got}"))
+    for row, value in _out_of_range(raw, values, bad | missing, low, maximum):
+        bound = f"{low}..{_bound(maximum)}"
+        found.append((row, f"expected {what}, got {value} (outside the supported range {bound})"))
+    for row, message in sorted(found)[:20]:  # in file order
+        problems.add(where.format(row + 1), message)
+    if found:
         return None
-    out = np.where(missing, -1, np.where(finite, values, -1)).astype(np.int64)
-    return out
+    return np.where(missing, -1, values).astype(np.int64)
+
+
+def _bound(maximum: int) -> str:
+    return "2**62 (4611686018427387904)" if maximum == INT_MAX else str(maximum)
+
+
+_LONG = 24  # longer texts are parsed one by one (leading zeros or a huge number)
+
+
+def _exact_integers(raw: pd.Series, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(values as int64, bad mask). Values beyond int64's safe range are not bad here but left
+    as 0 for :func:`_out_of_range`, which reports them exactly."""
+    n = len(raw)
+    dtype = raw.dtype
+    # booleans (a Parquet bool column) fall through to the text path: "True" is not an integer
+    if pd.api.types.is_integer_dtype(dtype):
+        ints = (raw.fillna(0) if missing.any() else raw).to_numpy()
+        if ints.dtype == np.uint64:
+            ints = np.where(ints > np.uint64(INT_MAX), np.uint64(0), ints)
+        return ints.astype(np.int64), np.zeros(n, dtype=bool)
+    if pd.api.types.is_float_dtype(dtype):
+        f = raw.to_numpy(dtype="float64", na_value=np.nan)
+        ok = np.isfinite(f) & (np.abs(f) < 2.0**53)
+        ok[ok] = f[ok] == np.floor(f[ok])
+        return np.where(ok, f, 0).astype(np.int64), ~ok & ~missing
+    return _parse_texts(raw.astype("string"), missing)
+
+
+def _parse_texts(texts: pd.Series, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = len(texts)
+    values = np.zeros(n, dtype=np.int64)
+    bad = np.zeros(n, dtype=bool)
+    objects = texts.to_numpy(dtype=object, na_value="0")
+    lengths = texts.str.len().to_numpy(dtype=np.int64, na_value=1)
+    short = np.flatnonzero(lengths <= _LONG)
+    width = int(lengths[short].max()) if len(short) else 1
+    arr = np.asarray(objects[short], dtype=f"U{width}")
+    # ASCII digits, signs and blanks only: numpy's (and Python's) int() also takes "1_000" and
+    # non-ASCII digits, which are not integers in a CSV file.
+    codes = arr.view(np.uint32).reshape(len(arr), width)
+    allowed = (
+        (codes == 0)
+        | ((codes >= 48) & (codes <= 57))
+        | (codes == 43)
+        | (codes == 45)
+        | (codes == 32)
+        | (codes == 9)
+    )
+    plain = allowed.all(axis=1)
+    try:
+        values[short[plain]] = arr[plain].astype(np.int64)
+        bad[short[~plain]] = True
+        rest = np.flatnonzero(lengths > _LONG)
+    except (ValueError, OverflowError):  # locate the bad rows one by one (the error path)
+        rest = np.arange(n)
+    for i in rest.tolist():
+        value = _parse_one(str(objects[i]))
+        if value is None:
+            bad[i] = True
+        elif -INT_MAX <= value <= INT_MAX:
+            values[i] = value
+    return values, bad & ~missing
+
+
+_INTEGER = re.compile(r"[ \t]*[+-]?[0-9]+[ \t]*")
+
+
+def _parse_one(text: str) -> int | None:
+    return int(text) if _INTEGER.fullmatch(text) else None
+
+
+def _out_of_range(
+    raw: pd.Series, values: np.ndarray, skip: np.ndarray, low: int, high: int
+) -> list[tuple[int, int]]:
+    """(row, exact value) of the first 20 usable values outside ``low .. high``."""
+    dtype = raw.dtype
+    if pd.api.types.is_integer_dtype(dtype):
+        u = (raw.fillna(0) if skip.any() else raw).to_numpy()
+        if u.dtype == np.uint64:
+            rows = np.flatnonzero(((u > np.uint64(high)) | (u < np.uint64(max(low, 0)))) & ~skip)
+            return [(r, int(u[r])) for r in rows[:20].tolist()]
+    rows = np.flatnonzero(((values < low) | (values > high)) & ~skip)
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        return [(r, int(values[r])) for r in rows[:20].tolist()]
+    # texts beyond int64's safe range were left as 0: find them by their length
+    texts = raw.astype("string").fillna("")
+    long_rows = np.flatnonzero((texts.str.strip().str.len().to_numpy(dtype=np.int64) > 18) & ~skip)
+    objects = texts.to_numpy(dtype=object)
+    found = []
+    for r in np.union1d(rows, long_rows).tolist():
+        value = _parse_one(str(objects[r]))
+        if value is not None and not low <= value <= high:
+            found.append((r, value))
+            if len(found) == 20:
+                break
+    return found

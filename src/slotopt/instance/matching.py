@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from slotopt.instance._tables import (
+    INT_MAX,
+    RANGE_TEXT,
     Problems,
     check_ids,
     check_unique,
@@ -130,6 +132,12 @@ class MatchingInstance:
         depends on the sets, and models built over types grow with distinct sets, not people.
         Types are numbered in order of their first applicant."""
         return group_types(self.acc_indptr, self.acc_slot, self.n_slots)
+
+    def __repr__(self) -> str:  # one line, not the DataFrames
+        return (
+            f"MatchingInstance({self.name!r}: {self.n_applicants} applicants, {self.n_slots} "
+            f"slots, {self.total_capacity} appointments, {len(self.acc_slot)} acceptable pairs)"
+        )
 
     def describe(self) -> str:
         return (
@@ -266,6 +274,15 @@ def matching_from_frames(
     check_unique(slots, fs, "slot_id", problems)
     capacity = integer_column(slots, fs, "capacity", problems, minimum=0, what="an integer >= 0")
 
+    if capacity is not None:
+        total = _exact_sum(capacity)
+        if total > INT_MAX:
+            problems.add(
+                f"{fs}, column capacity",
+                f"the capacities add up to {total}, more than the supported total of "
+                f"{RANGE_TEXT.split('..')[1]}",
+            )
+
     check_ids(applicants, fa, "applicant_id", problems)
     check_unique(applicants, fa, "applicant_id", problems)
     priority = integer_column(
@@ -318,16 +335,28 @@ def matching_from_frames(
     capacity, priority = cast(np.ndarray, capacity), cast(np.ndarray, priority)
     rank, a_idx, s_idx = cast(np.ndarray, rank), cast(np.ndarray, a_idx), cast(np.ndarray, s_idx)
 
-    # Sort pairs by applicant, then rank (unranked last), then slot: the serial dictatorship
-    # and the second stage read preferences in this order.
+    # The canonical order: slots by slot_id, applicants by applicant_id (code-point order), and
+    # pairs by applicant, then rank (unranked last), then slot. Everything downstream (types,
+    # the greedy's choice of slot, every output table) reads the instance in this order, so a
+    # result depends on the content of the files and the seed only, never on their row order.
+    # Files already in this order (all that slotopt writes) need no sorting.
+    slot_perm = _id_order(slots["slot_id"])
+    if slot_perm is not None:
+        slots = slots.iloc[slot_perm].reset_index(drop=True)
+        capacity = capacity[slot_perm]
+        s_idx = _inverse(slot_perm)[s_idx]
+    app_perm = _id_order(applicants["applicant_id"])
+    if app_perm is not None:
+        applicants = applicants.iloc[app_perm].reset_index(drop=True)
+        priority = priority[app_perm]
+        a_idx = _inverse(app_perm)[a_idx]
     rank_key = np.where(rank < 0, np.iinfo(np.int64).max, rank)
-    if _is_sorted(a_idx, rank_key, s_idx):  # files written in this order need no sort
-        order = np.arange(len(a_idx))
-    else:
+    if not _is_sorted(a_idx, rank_key, s_idx):
         order = np.lexsort((s_idx, rank_key, a_idx))
-    a_sorted = a_idx[order]
+        acceptable = acceptable.iloc[order].reset_index(drop=True)
+        a_idx, s_idx, rank = a_idx[order], s_idx[order], rank[order]
     indptr = np.zeros(len(applicants) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(a_sorted, minlength=len(applicants)), out=indptr[1:])
+    np.cumsum(np.bincount(a_idx, minlength=len(applicants)), out=indptr[1:])
 
     slots["capacity"] = capacity
     applicants["priority"] = priority
@@ -340,13 +369,36 @@ def matching_from_frames(
         capacity=capacity,
         priority=priority,
         acc_indptr=indptr,
-        acc_slot=s_idx[order].astype(np.int64),
-        acc_rank=rank[order].astype(np.int64),
+        acc_slot=s_idx.astype(np.int64),
+        acc_rank=rank.astype(np.int64),
         seed=seed,
         source=source,
         input_sha256=dict(input_sha256 or {}),
         meta=dict(meta or {}),
     )
+
+
+def _id_order(ids: pd.Series) -> np.ndarray | None:
+    """The permutation that sorts unique string ids by code point, or None if they are sorted
+    (UTF-8 byte order, which Arrow and Python's str comparison agree on)."""
+    values = ids.to_numpy(dtype=object)
+    if len(values) < 2 or bool((values[1:] > values[:-1]).all()):
+        return None
+    return np.argsort(values, kind="stable")
+
+
+def _inverse(perm: np.ndarray) -> np.ndarray:
+    """``inv[old] = new`` where ``perm[new] = old``."""
+    inv = np.empty(len(perm), dtype=np.int64)
+    inv[perm] = np.arange(len(perm))
+    return inv
+
+
+def _exact_sum(values: np.ndarray) -> int:
+    """The exact sum of non-negative int64 values (int64's own sum could wrap)."""
+    high = int((values >> 31).sum())  # each term < 2**32, so this cannot overflow below 2**31 rows
+    low = int((values & (2**31 - 1)).sum())
+    return (high << 31) + low
 
 
 def _is_sorted(a: np.ndarray, r: np.ndarray, s: np.ndarray) -> bool:
@@ -390,18 +442,23 @@ def load_matching(folder: Path, spec: Mapping[str, Any], json_sha: str) -> Match
     labels: dict[str, str] = {}
     hashes = {"instance.json": json_sha}
     wanted = {
-        SLOTS: (("slot_id", "capacity"), ("slot_id", "location", "slot_type")),
-        APPLICANTS: (("applicant_id", "priority"), ("applicant_id", "identity")),
-        ACCEPTABLE: (("applicant_id", "slot_id"), ("applicant_id", "slot_id")),
+        SLOTS: (("slot_id", "capacity"), ("slot_id", "location", "slot_type"), ("capacity",)),
+        APPLICANTS: (("applicant_id", "priority"), ("applicant_id", "identity"), ("priority",)),
+        ACCEPTABLE: (("applicant_id", "slot_id"), ("applicant_id", "slot_id"), ("rank",)),
     }
-    for stem, (required, strings) in wanted.items():
+    for stem, (required, strings, integers) in wanted.items():
         df, path = read_table(
-            folder, stem, required=required, string_columns=strings, problems=problems
+            folder,
+            stem,
+            required=required,
+            string_columns=strings,
+            integer_columns=integers,
+            problems=problems,
         )
         if path is not None:
             labels[stem] = path.name
+        if df is not None and path is not None:
             hashes[path.name] = sha256_of(path)
-        if df is not None:
             tables[stem] = df
     problems.raise_if_any()
     return matching_from_frames(

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from slotopt.instance._tables import Problems
+from slotopt.instance._tables import INT_MAX, RANGE_TEXT, Problems
 
 __all__ = [
     "OfferSetInstance",
@@ -120,6 +120,12 @@ class OfferSetInstance:
     meta: Mapping[str, Any] = field(default_factory=dict)
 
     kind = "offer_set"
+
+    def __repr__(self) -> str:  # one line
+        return (
+            f"OfferSetInstance({self.name!r}: {self.n_types} slot types, {self.total_capacity} "
+            f"slots, horizon {self.horizon}, beta {self.beta:g})"
+        )
 
     @property
     def n_types(self) -> int:
@@ -222,11 +228,20 @@ def _number(
 
 
 def _integer(value: object) -> bool:
-    if isinstance(value, bool):
+    """A JSON integer in the supported range: ``2`` is one, ``2.0`` and ``true`` are not (a float
+    cannot hold every integer exactly, so none is taken for one)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
         return False
-    if isinstance(value, int):
-        return True
-    return isinstance(value, float) and math.isfinite(value) and value == int(value)
+    return -INT_MAX <= int(value) <= INT_MAX
+
+
+def _range(value: object) -> str:
+    """Why a JSON value that looks like an integer is still not one we take."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT_MAX:
+        return f" (outside the supported range {RANGE_TEXT})"
+    if isinstance(value, float):
+        return " (a JSON float; write integers without a decimal point or exponent)"
+    return ""
 
 
 def _slot_types(spec: Mapping[str, Any], problems: Problems) -> list[SlotType] | None:
@@ -261,7 +276,9 @@ def _slot_types(spec: Mapping[str, Any], problems: Problems) -> list[SlotType] |
             problems.add(f"{where}.capacity", "missing (required): a non-negative integer")
             ok = False
         elif not _integer(cap) or float(cap) < 0:
-            problems.add(f"{where}.capacity", f"expected a non-negative integer, got {cap!r}")
+            problems.add(
+                f"{where}.capacity", f"expected a non-negative integer, got {cap!r}{_range(cap)}"
+            )
             ok = False
         weight = item.get("weight")
         if weight is None:
@@ -420,7 +437,9 @@ def offer_set_from_dict(
     if raw_h is None:
         problems.add(f"{FILE}, key horizon", "missing (required): the number of periods tau >= 1")
     elif not _integer(raw_h) or float(raw_h) < 1:
-        problems.add(f"{FILE}, key horizon", f"expected an integer >= 1, got {raw_h!r}")
+        problems.add(
+            f"{FILE}, key horizon", f"expected an integer >= 1, got {raw_h!r}{_range(raw_h)}"
+        )
     else:
         horizon = int(raw_h)
     arrival = _arrival(spec, horizon, problems)
@@ -454,7 +473,9 @@ def offer_set_from_dict(
 
     seed = spec.get("seed")
     if seed is not None and (not _integer(seed) or float(seed) < 0):
-        problems.add(f"{FILE}, key seed", f"expected a non-negative integer, got {seed!r}")
+        problems.add(
+            f"{FILE}, key seed", f"expected a non-negative integer, got {seed!r}{_range(seed)}"
+        )
     problems.raise_if_any()
     return OfferSetInstance(
         name=str(name),

@@ -1,7 +1,12 @@
 """The ``slotopt`` command line. ``main(argv) -> int`` so tests call it directly.
 
-Exit codes: 0 success, 1 failure (a failed verification, a solver failure), 2 usage or input
-error (one line on stderr naming file/row/column; nothing written).
+Exit codes: 0 success; 1 failure (a failed verification, a solver failure, an unusable
+installation); 2 usage or input error: one line on stderr naming the file, row and column or the
+argument, and nothing written; 130 interrupted (Ctrl-C, also while the libraries load); 141 when
+standard output is closed early (``slotopt ... | head -1``): what a shell reports for a program
+stopped by SIGPIPE, so ``set -o pipefail`` scripts see the same as for any other tool, and no
+traceback or "Exception ignored" noise on stderr.
+
 Each sub-command lives in ``slotopt.run.commands.<name>`` with ``add_parser(subparsers)`` and
 ``run(args) -> int``.
 """
@@ -10,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from slotopt._atomic import OutputExistsError
 from slotopt._version import __version__
@@ -29,45 +36,113 @@ COMMANDS: tuple[str, ...] = (
     "simulate",
 )
 
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
+
+
+class CommandMissingError(SlotoptError):
+    """A command is listed in :data:`COMMANDS` but its module cannot be found."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (argparse prints the whole usage block first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    """The parser with every command of :data:`COMMANDS`.
+
+    Raises
+    ------
+    CommandMissingError
+        A listed command's module is missing (a broken installation), named in the message.
+    """
+    parser = _Parser(
         prog="slotopt",
         description="Fair allocation of scarce appointment slots and offer-set control.",
     )
     parser.add_argument("--version", action="version", version=f"slotopt {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
+        module_name = f"slotopt.run.commands.{name.replace('-', '_')}"
         try:
-            module = importlib.import_module(f"slotopt.run.commands.{name}")
+            module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
-            if exc.name != f"slotopt.run.commands.{name}":
+            if exc.name != module_name:
                 raise
-            continue
+            raise CommandMissingError(
+                f"command {name!r} is listed but its module {module_name} is missing; "
+                "the installation is incomplete (reinstall slotopt)"
+            ) from None
         module.add_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    """Run one command; returns the exit code (see the module docstring)."""
+    prog = "slotopt"
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away: stop quietly. Point stdout at /dev/null so that Python's final
+        # flush at exit does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    try:
+        parser = build_parser()
+    except CommandMissingError as exc:
+        print(f"slotopt: failed: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help/--version
         return int(exc.code or 0)
     if args.command is None:
-        parser.print_help()
-        return 2
+        print(
+            f"slotopt: error: no command given; choose one of {', '.join(COMMANDS)} "
+            "(see slotopt --help)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    label = f"slotopt {args.command}"
     try:
         return int(args.run(args))
     except (InstanceError, UsageError, OutputExistsError) as exc:
-        print(f"slotopt {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        print(f"{label}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     except SlotoptError as exc:
-        print(f"slotopt {args.command}: failed: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"slotopt {args.command}: interrupted", file=sys.stderr)
-        return 130
+        print(f"{label}: failed: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
+    except MemoryError:
+        print(f"{label}: failed: out of memory", file=sys.stderr)
+        return EXIT_FAILURE
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # the disk, not a bug: say which file and why, in one line
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"{label}: failed: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message on one line (a verification report keeps its details in summary.json)."""
+    text = str(exc).strip()
+    return (
+        " ".join(part.strip() for part in text.splitlines() if part.strip()) or type(exc).__name__
+    )
 
 
 if __name__ == "__main__":

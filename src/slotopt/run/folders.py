@@ -2,7 +2,9 @@
 
 Every result type provides ``summary() -> dict`` and ``tables() -> dict[str, DataFrame]`` (and may
 provide ``figures() -> dict[str, matplotlib Figure]``); this module adds the keys every summary
-carries (slotopt version, input hashes) and writes through :func:`slotopt._atomic.atomic_folder`.
+carries (slotopt version, input hashes, the list of files written) and writes through
+:func:`slotopt._atomic.atomic_folder`, which refuses to replace anything slotopt did not write
+(docs/contracts.md). Figures are saved from their own canvas: no pyplot, no backend switch.
 """
 
 from __future__ import annotations
@@ -10,8 +12,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from slotopt._atomic import atomic_folder, write_json
+from slotopt._atomic import atomic_folder, check_output_folder, write_json
 from slotopt._version import __version__
+
+__all__ = [
+    "check_result_folder",
+    "common_summary",
+    "result_inputs",
+    "verification_note",
+    "write_result_folder",
+]
 
 
 def common_summary(instance: Any) -> dict[str, Any]:
@@ -26,29 +36,49 @@ def common_summary(instance: Any) -> dict[str, Any]:
     }
 
 
+def verification_note(report: Any) -> str:
+    """``", verified ok"``, ``", verification FAILED"`` or nothing, for one-line reprs."""
+    if report is None:
+        return ""
+    return ", verified ok" if report.ok else ", verification FAILED"
+
+
+def result_inputs(instance: Any) -> list[Path]:
+    """The input folders a result folder may never replace (the instance's own folder)."""
+    source = getattr(instance, "source", None)
+    return [] if source is None else [Path(source)]
+
+
+def check_result_folder(out: str | Path, instance: Any = None, *, force: bool = False) -> None:
+    """Check ``out`` before solving (see :func:`slotopt._atomic.check_output_folder`)."""
+    check_output_folder(Path(out), force=force, inputs=result_inputs(instance))
+
+
 def write_result_folder(result: Any, out: str | Path, *, force: bool = False) -> Path:
     """Write ``result`` to ``out``: summary.json, one CSV per table, one PNG per figure.
 
     Raises
     ------
     OutputExistsError
-        ``out`` exists and ``force`` is False; nothing is written.
+        ``out`` exists and ``force`` is False, or another run is writing it; nothing is written.
+    OutputError
+        ``out`` may not be replaced (not slotopt's, an input, the current directory) or the disk
+        is read-only or full; nothing is written.
     """
     out = Path(out)
-    summary = result.summary()
+    inputs = result_inputs(getattr(result, "instance", None))
+    check_output_folder(out, force=force, inputs=inputs)  # before building tables and figures
+    summary = dict(result.summary())
     tables = result.tables()
     figures_fn = getattr(result, "figures", None)
-    with atomic_folder(out, force=force) as tmp:
+    figures = figures_fn() if figures_fn is not None else {}
+    summary["files"] = sorted(
+        [*(f"{name}.csv" for name in tables), *(f"{name}.png" for name in figures), "summary.json"]
+    )
+    with atomic_folder(out, force=force, inputs=inputs) as tmp:
         for name, df in tables.items():
             df.to_csv(tmp / f"{name}.csv", index=False)
-        if figures_fn is not None:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-
-            for name, fig in figures_fn().items():
-                fig.savefig(tmp / f"{name}.png", dpi=120, bbox_inches="tight")
-                plt.close(fig)
+        for name, fig in figures.items():
+            fig.savefig(tmp / f"{name}.png", dpi=120, bbox_inches="tight")
         write_json(tmp / "summary.json", summary)
     return out

@@ -13,7 +13,7 @@ from slotopt.engines.matching.structure import total_rank
 from slotopt.errors import VerificationError
 from slotopt.formulations.solver import SolutionStatus, StopReason
 from slotopt.instance.matching import MatchingInstance
-from slotopt.run.folders import common_summary, write_result_folder
+from slotopt.run.folders import common_summary, verification_note, write_result_folder
 from slotopt.run.outcome import StageOutcome, VerificationOutcome
 from slotopt.verify.matching import MatchingReport, Witnesses, build_witnesses, check_witness
 
@@ -79,6 +79,13 @@ class MatchingResult:
     verification_outcome: VerificationOutcome = VerificationOutcome.not_run
     failure: str | None = None
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:  # one line: the tables stay out of a notebook's output
+        return (
+            f"MatchingResult({self.instance.name!r}: {self.n_matched} of "
+            f"{self.instance.n_applicants} matched, method {self.method}, seed {self.seed}"
+            f"{verification_note(self.verification)})"
+        )
 
     @property
     def ok(self) -> bool:

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
+from slotopt.errors import UsageError
 from slotopt.instance import load_instance
+
+if TYPE_CHECKING:
+    from slotopt.instance.matching import MatchingInstance
+    from slotopt.instance.offer_set import OfferSetInstance
+    from slotopt.run.matching_result import MatchingResult
+    from slotopt.run.solve_offer_set import OfferSetResult
 
 # kind -> "module:function(instance, *, method, seed, verify, **options) -> result".
 SOLVERS: dict[str, str] = {
@@ -15,6 +23,39 @@ SOLVERS: dict[str, str] = {
     "market": "slotopt.run.market_result:solve_market",
     "batch": "slotopt.batch.rolling:solve_batch",
 }
+
+
+@overload
+def solve(
+    instance: MatchingInstance,
+    *,
+    method: str | None = None,
+    seed: int | None = None,
+    verify: bool = False,
+    **options: Any,
+) -> MatchingResult: ...
+
+
+@overload
+def solve(
+    instance: OfferSetInstance,
+    *,
+    method: str | None = None,
+    seed: int | None = None,
+    verify: bool = False,
+    **options: Any,
+) -> OfferSetResult: ...
+
+
+@overload
+def solve(
+    instance: str | os.PathLike[str],
+    *,
+    method: str | None = None,
+    seed: int | None = None,
+    verify: bool = False,
+    **options: Any,
+) -> MatchingResult | OfferSetResult: ...
 
 
 def solve(
@@ -44,22 +85,48 @@ def solve(
 
     Returns
     -------
-    A result object of the kind (``MatchingResult``, ``OfferSetResult``) with ``summary()``,
-    ``tables()`` and ``to_folder(path)``.
+    MatchingResult or OfferSetResult
+        The result of the instance's kind, with ``summary()``, ``tables()``, ``report()`` and
+        ``to_folder(path)``; a type checker knows which from the argument's type.
 
     Raises
     ------
     InstanceError
         The instance folder is invalid.
     UsageError
-        Unknown method or option for this kind (a ``ValueError``).
+        Not an instance slotopt can solve; unknown method or option for this kind (a
+        ``ValueError``).
     VerificationError
         ``verify=True`` and a certificate failed.
+
+    Examples
+    --------
+    Two applicants want the one appointment of slot ``m``; priority 1 is served first:
+
+    >>> import pandas as pd
+    >>> import slotopt
+    >>> from slotopt.instance import matching_from_frames
+    >>> inst = matching_from_frames(
+    ...     pd.DataFrame({"slot_id": ["m"], "capacity": [1]}),
+    ...     pd.DataFrame({"applicant_id": ["A", "B"], "priority": [2, 1]}),
+    ...     pd.DataFrame({"applicant_id": ["A", "B"], "slot_id": ["m", "m"]}),
+    ...     name="tiny",
+    ... )
+    >>> result = slotopt.solve(inst, seed=1, verify=True)
+    >>> result
+    MatchingResult('tiny': 1 of 2 matched, method greedy, seed 1, verified ok)
+    >>> result.assignment["slot_id"].tolist()  # in position order: B first, then A
+    ['m', <NA>]
     """
-    inst = load_instance(instance) if isinstance(instance, str | Path) else instance
+    is_path = isinstance(instance, str | os.PathLike)
+    inst = load_instance(Path(instance)) if is_path else instance
     kind = getattr(inst, "kind", None)
-    if kind not in SOLVERS:
-        raise ValueError(f"cannot solve objects of type {type(inst).__name__} (kind {kind!r})")
+    if not isinstance(kind, str) or kind not in SOLVERS:
+        known = ", ".join(SOLVERS)
+        raise UsageError(
+            f"cannot solve an object of type {type(inst).__name__} (kind {kind!r}); pass an "
+            f"instance of kind {known} (slotopt.load_instance) or the path of an instance folder"
+        )
     module, func = SOLVERS[kind].split(":")
     return getattr(importlib.import_module(module), func)(
         inst, method=method, seed=seed, verify=verify, **options

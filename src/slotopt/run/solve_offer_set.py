@@ -44,7 +44,7 @@ from slotopt.engines.offer_set.rules import (
 from slotopt.errors import UsageError, VerificationError
 from slotopt.instance.offer_set import OfferSetInstance
 from slotopt.methods import OFFER_SET_METHODS, OFFER_SET_OPTIONS, resolve_seed
-from slotopt.run.folders import common_summary, write_result_folder
+from slotopt.run.folders import common_summary, verification_note, write_result_folder
 from slotopt.run.outcome import VerificationOutcome, on_failure_option
 from slotopt.run.progress import Progress
 from slotopt.verify.offer_set import OfferSetReport, check_offer_set
@@ -120,6 +120,12 @@ class OfferSetResult:
     def ok(self) -> bool:
         """True when no certificate failed (the DP itself always reaches its exact answer)."""
         return self.failure is None
+
+    def __repr__(self) -> str:  # one line: the arrays stay out of a notebook's output
+        return (
+            f"OfferSetResult({self.instance.name!r}: optimal value {self.optimal_value:.6g}, "
+            f"method {self.method}, seed {self.seed}{verification_note(self.verification)})"
+        )
 
     # -- views -----------------------------------------------------------------------------
     def rule_values(self) -> dict[str, float]:

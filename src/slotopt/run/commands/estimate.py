@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from slotopt._atomic import atomic_folder, write_json
+from slotopt._atomic import atomic_folder, check_output_folder, write_json
 from slotopt._version import __version__
 from slotopt.engines.offer_set.estimate import ChoiceFit, Model, fit_choice_model
 from slotopt.instance.choices import load_choices, split_by
@@ -67,6 +67,8 @@ def _row(group: str, fit: ChoiceFit) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out:
+        check_output_folder(args.out, force=args.force, inputs=[args.choices])  # before fitting
     table = load_choices(args.choices)
     model: Model = "per_slot" if args.model == "per-slot" else "provider"
     fit_weights = False if args.no_weights else None
@@ -118,8 +120,9 @@ def run(args: argparse.Namespace) -> int:
             "model": model,
             "by": args.by,
             "fits": [_row(g, f) for g, f in fits],
+            "files": ["estimate.json", "parameters.csv"],
         }
-        with atomic_folder(Path(args.out), force=args.force) as tmp:
+        with atomic_folder(Path(args.out), force=args.force, inputs=[args.choices]) as tmp:
             params.to_csv(tmp / "parameters.csv", index=False)
             write_json(tmp / "estimate.json", summary)
         print(f"wrote {args.out}/estimate.json and parameters.csv")

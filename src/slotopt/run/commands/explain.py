@@ -30,8 +30,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from slotopt.instance._tables import read_json, sha256_of
+    from slotopt.instance._tables import not_a_file, read_json, sha256_of
 
+    if not Path(args.result).is_dir():
+        why = not_a_file(Path(args.result))
+        what = "no such result folder" if why in (None, "file not found") else why
+        if why is None:
+            what = "is a file; expected a result folder written by 'slotopt solve'"
+        raise InstanceError(f"{args.result}: {what}")
     summary = read_json(Path(args.result) / "summary.json")
     folder = args.instance or summary.get("instance")
     if not folder:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from slotopt._atomic import OutputExistsError
-from slotopt.errors import InstanceError
+from slotopt._atomic import atomic_file, check_output_file
+from slotopt.errors import InstanceError, UsageError
 from slotopt.instance import MatchingInstance, load_instance
+from slotopt.run.commands._args import non_negative_int
 
 MODELS = ("feasibility", "max-appointments", "weighted-lp", "lexicographic-tiers", "second-stage")
 
@@ -46,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, type=Path, help="file to write")
     p.add_argument(
         "--seed",
-        type=int,
+        type=non_negative_int,
         default=None,
         help="lottery seed for the priority order (default: instance.json's seed)",
     )
@@ -110,12 +109,6 @@ def build(inst: MatchingInstance, model: str, *, seed: int | None, must_match: P
     return mm.build_second_stage(inst, greedy_matching(inst, order) >= 0)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 class _DropConstantObjective(logging.Filter):
     """The feasibility model's objective is the constant 0 on purpose; Pyomo's MPS writer warns
     that it replaces it with a placeholder, which would only confuse the user."""
@@ -135,30 +128,32 @@ def _quiet_constant_objective() -> Iterator[None]:
         target.removeFilter(flt)
 
 
+def written_by_export(path: Path) -> bool:
+    """Whether ``path`` looks like a model file Pyomo's LP or MPS writer made (what this command
+    writes): only such a file is replaced with ``--force``."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(512)
+    except OSError:
+        return False
+    return head.startswith((b"\\* Source Pyomo model", b"* Source:     Pyomo MPS Writer"))
+
+
 def run(args: argparse.Namespace) -> int:
     model = args.model.replace("_", "-")
     if model not in MODELS:
-        raise InstanceError(f"--model: expected one of {', '.join(MODELS)}, got {args.model!r}")
-    out = Path(args.out)
-    if out.exists() and not args.force:
-        raise OutputExistsError(f"{out}: already exists; choose another --out or pass --force")
+        raise UsageError(f"--model: expected one of {', '.join(MODELS)}, got {args.model!r}")
     if args.must_match is not None and model != "feasibility":
-        raise InstanceError("--must-match: only the feasibility model takes a required set")
+        raise UsageError("--must-match: only the feasibility model takes a required set")
+    out = Path(args.out)
+    check_output_file(out, force=args.force, owned=written_by_export)  # before any work
     inst = load_instance(args.instance)
     if not isinstance(inst, MatchingInstance):
         raise InstanceError(f"{args.instance}: export works on matching instances only")
     pyomo_model = build(inst, model, seed=args.seed, must_match=args.must_match)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.tmp-", suffix=f".{args.format}", dir=out.parent)
-    os.close(fd)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())
-        with _quiet_constant_objective():
-            # the format follows the suffix (.lp: Pyomo's LP writer, .mps: its MPS writer)
-            pyomo_model.write(tmp, io_options={"symbolic_solver_labels": True})
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    check_output_file(out, force=args.force, owned=written_by_export)  # it may have appeared
+    with atomic_file(out, suffix=f".{args.format}") as tmp, _quiet_constant_objective():
+        # the format follows the suffix (.lp: Pyomo's LP writer, .mps: its MPS writer)
+        pyomo_model.write(str(tmp), io_options={"symbolic_solver_labels": True})
     print(f"wrote {out} ({model} model of {inst.name!r}, {args.format.upper()})")
     return 0

@@ -10,39 +10,10 @@ import shlex
 import sys
 from typing import Any
 
+from slotopt._atomic import check_output_folder
 from slotopt.instance import write_instance
 from slotopt.instance.generate import generate_prefecture
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
-
+from slotopt.run.commands._args import non_negative_int, positive_float, positive_int
 
 # (flag, attribute, generator keyword) of the optional model parameters, in the order they are
 # written back into ``generated_by``
@@ -69,35 +40,35 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("out", metavar="OUT_DIR", help="the instance folder to create")
     parser.add_argument(
-        "--applicants", type=_positive_int, required=True, metavar="N", help="number of applicants"
+        "--applicants", type=positive_int, required=True, metavar="N", help="number of applicants"
     )
     parser.add_argument(
-        "--seed", type=_non_negative_int, default=0, metavar="S", help="generator seed (default 0)"
+        "--seed", type=non_negative_int, default=0, metavar="S", help="generator seed (default 0)"
     )
     parser.add_argument(
         "--slots",
-        type=_positive_int,
+        type=positive_int,
         metavar="K",
         help="exact number of slots; the number of sites follows (default: 3 sites, 420 slots)",
     )
     parser.add_argument(
         "--sites",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="number of sites (default 3; not with --slots)",
     )
     parser.add_argument(
-        "--days", type=_positive_int, metavar="D", help="working days in the horizon (default 5)"
+        "--days", type=positive_int, metavar="D", help="working days in the horizon (default 5)"
     )
     parser.add_argument(
         "--pairs-per-applicant",
-        type=_positive_float,
+        type=positive_float,
         metavar="P",
         help="target mean number of acceptable slots per applicant (default: about 14)",
     )
     parser.add_argument(
         "--supply-ratio",
-        type=_positive_float,
+        type=positive_float,
         metavar="R",
         help="expected appointments per applicant (default 0.7: demand exceeds supply)",
     )
@@ -119,6 +90,7 @@ def command_line(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_folder(args.out, force=args.force)  # before generating
     options = {kw: getattr(args, a) for _, a, kw in _OPTIONS if getattr(args, a) is not None}
     try:
         inst = generate_prefecture(args.applicants, seed=args.seed, **options)

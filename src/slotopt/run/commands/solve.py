@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from slotopt._atomic import check_output_folder
+from slotopt.errors import UsageError
 from slotopt.instance import load_instance
+from slotopt.run.commands._args import non_negative_int, positive_float
+from slotopt.run.folders import check_result_folder
 from slotopt.run.solve import solve
 
 
@@ -31,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--seed",
-        type=int,
+        type=non_negative_int,
         default=None,
         help="lottery/simulation seed (default: instance.json's seed, else drawn)",
     )
@@ -45,20 +49,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="matching only: choose each matched applicant's best slot by rank",
     )
     p.add_argument(
-        "--time-limit", type=float, default=None, help="seconds per solver call (MIP methods)"
+        "--time-limit",
+        type=positive_float,
+        default=None,
+        help="seconds per solver call (MIP methods)",
     )
     p.add_argument("--force", action="store_true", help="replace an existing result folder")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    # The output is checked before any work (and again by the writer, under its lock).
+    if args.out is not None:
+        check_output_folder(args.out, force=args.force, inputs=[args.instance])
     inst = load_instance(args.instance)
     out = args.out if args.out is not None else Path("results") / inst.name
-    if out.exists() and not args.force:
-        # Checked before solving so a long solve is not wasted; the writer checks again.
-        from slotopt._atomic import OutputExistsError
-
-        raise OutputExistsError(f"{out}: already exists; choose another --out or pass --force")
+    if args.out is None:
+        check_result_folder(out, inst, force=args.force)
+    if args.second_stage is not None and inst.kind != "matching":
+        raise UsageError(
+            f"--second-stage: applies to matching instances only; {args.instance} is kind "
+            f"{inst.kind!r}"
+        )
     options = {}
     if args.second_stage is not None:
         options["second_stage"] = args.second_stage

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from slotopt._atomic import OutputExistsError
+from slotopt._atomic import check_output_folder
 from slotopt.run.studies.kaluza import READINGS, Reading, run_kaluza_study
 
 DEFAULT_OUT = Path("results") / "kaluza-study"
@@ -79,9 +79,7 @@ class _Progress:
 def run(args: argparse.Namespace) -> int:
     reading = Reading.parse(args.reading)
     out: Path = args.out
-    if out.exists() and not args.force:
-        # Checked before computing; the atomic writer checks again.
-        raise OutputExistsError(f"{out}: already exists; choose another --out or pass --force")
+    check_output_folder(out, force=args.force)  # before computing; the writer checks again
     progress = _Progress("kaluza study") if sys.stderr.isatty() else None
     study = run_kaluza_study(reading, sensitivity=not args.no_sensitivity, progress=progress)
     study.to_folder(out, force=args.force)
