@@ -291,7 +291,13 @@ def test_lotteries_ignore_registration_time(mechanism):
     rng = np.random.default_rng(5)
     prefs, capacity, tier, carry, at = _random_batch(rng)
     r1, s1 = batch(prefs, capacity, tier=tier, carry=carry, at=at)
-    r2, s2 = batch(prefs, capacity, tier=tier, carry=carry, at={q: -10 * v for q, v in at.items()})
+    r2, s2 = batch(
+        prefs,
+        capacity,
+        tier=tier,
+        carry=carry,
+        at={q: 10 * (max(at.values()) - v) for q, v in at.items()},
+    )
     d1, d2 = run(mechanism, r1, s1), run(mechanism, r2, s2)
     assert np.array_equal(d1.slot_of_request, d2.slot_of_request)
     assert np.array_equal(d1.lottery_position, d2.lottery_position)
