@@ -24,7 +24,9 @@ def identity(i: int) -> str:
 @dataclass(frozen=True)
 class Batch:
     name: str
-    requests: pd.DataFrame  # request_id, identity_key_hash, registered_at, priority_tier, carry_over
+    requests: (
+        pd.DataFrame
+    )  # request_id, identity_key_hash, registered_at, priority_tier, carry_over
     request_slots: pd.DataFrame  # request_id, slot_id, rank
     slots: pd.DataFrame  # slot_id, capacity
 
@@ -79,9 +81,7 @@ def run_draw(
     inputs = draw_inputs(b)
     r, s = requests_from_frames(inputs["requests"], inputs["request_slots"], inputs["slots"])
     secret = replay_secret(master_seed, b.name)
-    result = draw(
-        mechanism, r, s, seed=draw_seed(secret, b""), context=f"batch-{b.name}", **params
-    )
+    result = draw(mechanism, r, s, seed=draw_seed(secret, b""), context=f"batch-{b.name}", **params)
     return inputs, result, secret
 
 

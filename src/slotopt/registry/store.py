@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -47,7 +47,9 @@ from slotopt.registry.chain import (
     request_digest,
 )
 from slotopt.registry.schema import MIGRATIONS, SCHEMA_VERSION
-from slotopt.verify.audit import PublishedDraw
+
+if TYPE_CHECKING:
+    from slotopt.verify.audit import PublishedDraw
 
 __all__ = ["Registry", "RegistryError", "SchemaError"]
 
@@ -411,7 +413,7 @@ class Registry:
     def commit(self, batch: str, commitment: str, public_randomness: str | None) -> None:
         """Store the commitment to ``batch``'s secret (and the announced public randomness).
 
-        The same commitment again is a no-op; another one, or one after the draw, is refused.
+        The same commitment again is a no-op; another one is refused (a draw always has one).
         The chain head at this moment is stored with it, which shows how many registrations
         preceded the commitment.
         """
@@ -430,8 +432,6 @@ class Registry:
                         "published once and never replaced"
                     )
                 return
-            if c.execute("SELECT 1 FROM draws WHERE batch = ?", (batch,)).fetchone():
-                raise RegistryError(f"batch {batch!r} is already drawn; too late to commit")
             head = self._head(c)
             c.execute(
                 "INSERT INTO commitments VALUES (?, ?, ?, ?, ?)",
@@ -719,6 +719,8 @@ class Registry:
         UsageError
             The batch has not been drawn (the message lists those that have).
         """
+        from slotopt.verify.audit import PublishedDraw  # scipy is slow to import; audits only
+
         d = self.draw(batch)
         if d is None:
             drawn = sorted(self.finished())

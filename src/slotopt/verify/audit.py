@@ -53,6 +53,8 @@ __all__ = [
 MIN_EXPECTED = 5.0
 #: Shuffles of the permutation test used when counts are too small for the chi-square.
 PERMUTATIONS = 9_999
+#: Differences kept in a report (all are counted).
+MAX_DIFFERENCES = 1_000
 
 
 @dataclass(frozen=True)
@@ -112,10 +114,13 @@ class Difference:
     field: str
     published: Any
     recomputed: Any
+    against: str = "recomputed"
 
     def __str__(self) -> str:
         who = f"request {self.request_id!r}" if self.request_id is not None else "the draw"
-        return f"{who}: {self.field} published {self.published!r}, recomputed {self.recomputed!r}"
+        return (
+            f"{who}: {self.field} published {self.published!r}, {self.against} {self.recomputed!r}"
+        )
 
 
 @dataclass(frozen=True)
@@ -148,11 +153,15 @@ class IndependenceTest:
 
 @dataclass(frozen=True)
 class AuditReport:
-    """The outcome of :func:`audit_draw`; ``ok`` when every check passes."""
+    """The outcome of :func:`audit_draw`; ``ok`` when every check passes.
+
+    ``differences`` lists the allocation differences in published lottery order, then the
+    request-list differences (at most :data:`MAX_DIFFERENCES`); ``n_differences`` counts all.
+    """
 
     batch: str
     checks: tuple[AuditCheck, ...]
-    first_difference: Difference | None
+    differences: tuple[Difference, ...]
     n_differences: int
     n_requests: int
     n_allocated_published: int
@@ -163,6 +172,12 @@ class AuditReport:
     @property
     def ok(self) -> bool:
         return all(c.ok for c in self.checks)
+
+    @property
+    def first_difference(self) -> Difference | None:
+        """The first allocation difference in published lottery order, else the first
+        request-list difference (by request id), else None."""
+        return self.differences[0] if self.differences else None
 
     def text(self) -> str:
         """The report as lines of text (what ``slotopt audit`` prints)."""
@@ -338,25 +353,27 @@ def registration_time_test(
     )
 
 
-def _first_list_difference(pub: PublishedDraw) -> tuple[Difference | None, int]:
-    """Compare the draw's request list with the registered one."""
+def _list_differences(pub: PublishedDraw) -> list[Difference]:
+    """Every difference between the draw's request list and the registered one, by request."""
     reg = pub.registered
     if reg is None:
-        return None, 0
+        return []
     cols = ["priority_tier", "carry_over", "registered_at"]
     a = pub.requests.set_index(pub.requests["request_id"].astype(str))
     b = reg.set_index(reg["request_id"].astype(str))
     diffs: list[Difference] = []
     for rid in sorted(set(b.index) - set(a.index)):
-        diffs.append(Difference(rid, "in the draw", "registered, not in the draw", "in the draw"))
+        diffs.append(Difference(rid, "presence", "not in the draw", "registered", "registrations"))
     for rid in sorted(set(a.index) - set(b.index)):
-        diffs.append(Difference(rid, "registered", "in the draw, never registered", "registered"))
+        diffs.append(
+            Difference(rid, "presence", "in the draw", "never registered", "registrations")
+        )
     common = sorted(set(a.index) & set(b.index))
     for col in cols:
         x = a.loc[common, col].astype(np.int64)
         y = b.loc[common, col].astype(np.int64)
         for rid in x.index[(x != y).to_numpy()]:
-            diffs.append(Difference(rid, col, int(x[rid]), int(y[rid])))
+            diffs.append(Difference(rid, col, int(x[rid]), int(y[rid]), "registered"))
     if pub.registered_slots is not None:
 
         def pairs(df: pd.DataFrame) -> set[tuple[str, str, int | None]]:
@@ -366,12 +383,22 @@ def _first_list_difference(pub: PublishedDraw) -> tuple[Difference | None, int]:
                 for r, s, k in zip(df["request_id"], df["slot_id"], rk, strict=True)
             }
 
-        pa, pb = pairs(pub.request_slots), pairs(pub.registered_slots)
+        both = set(common)
+        pa = {t for t in pairs(pub.request_slots) if t[0] in both}
+        pb = {t for t in pairs(pub.registered_slots) if t[0] in both}
         for r, s, k in sorted(pa ^ pb, key=lambda t: (t[0], t[1])):
-            where = "in the draw only" if (r, s, k) in pa else "registered only"
-            diffs.append(Difference(r, f"acceptable slot {s!r} (rank {k})", where, "both"))
+            drawn = (r, s, k) in pa
+            diffs.append(
+                Difference(
+                    r,
+                    f"acceptable slot {s!r} (rank {k})",
+                    "listed" if drawn else "not listed",
+                    "not listed" if drawn else "listed",
+                    "registered",
+                )
+            )
     diffs.sort(key=lambda d: str(d.request_id))
-    return (diffs[0] if diffs else None), len(diffs)
+    return diffs
 
 
 def audit_draw(
@@ -420,15 +447,16 @@ def audit_draw(
                 + ("" if int(pub.seed) == seed else f", published {pub.seed}"),
             )
         )
-    list_diff, n_list = _first_list_difference(pub)
+    list_diffs = _list_differences(pub)
     if pub.registered is not None:
         checks.append(
             AuditCheck(
                 "request list",
-                n_list == 0,
+                not list_diffs,
                 f"the draw's {len(pub.requests):,} requests are the registered ones"
-                if n_list == 0
-                else f"{n_list} difference(s) from the registrations; first: {list_diff}",
+                if not list_diffs
+                else f"{len(list_diffs)} difference(s) from the registrations; first: "
+                f"{list_diffs[0]}",
             )
         )
 
@@ -436,7 +464,7 @@ def audit_draw(
     alloc["request_id"] = alloc["request_id"].astype(str)
     won_pub = alloc.set_index("request_id")["slot_id"].notna()
     n_alloc_pub = int(won_pub.sum())
-    first: Difference | None = None
+    alloc_diffs: list[Difference] = []
     n_diff = 0
     n_alloc_re: int | None = None
     tickets: pd.Series | None = None
@@ -455,7 +483,7 @@ def audit_draw(
             index=pd.Index(requests.request_id.astype(str)),
         )
         n_alloc_re = result.n_allocated
-        first, n_diff = _allocation_difference(alloc, re_df)
+        alloc_diffs, n_diff = _allocation_differences(alloc, re_df, MAX_DIFFERENCES)
         checks.append(
             AuditCheck(
                 "recompute",
@@ -466,7 +494,7 @@ def audit_draw(
                     f"identical ({n_alloc_re:,} allocated)"
                     if n_diff == 0
                     else f"{n_diff:,} request(s) differ; published {n_alloc_pub:,} allocated, "
-                    f"recomputed {n_alloc_re:,}; first difference: {first}"
+                    f"recomputed {n_alloc_re:,}; first difference: {alloc_diffs[0]}"
                 ),
             )
         )
@@ -507,8 +535,8 @@ def audit_draw(
     return AuditReport(
         batch=pub.batch,
         checks=tuple(checks),
-        first_difference=first if first is not None else list_diff,
-        n_differences=n_diff + n_list,
+        differences=tuple(alloc_diffs + list_diffs[: MAX_DIFFERENCES - len(alloc_diffs)]),
+        n_differences=n_diff + len(list_diffs),
         n_requests=len(pub.requests),
         n_allocated_published=n_alloc_pub,
         n_allocated_recomputed=n_alloc_re,
@@ -517,10 +545,10 @@ def audit_draw(
     )
 
 
-def _allocation_difference(
-    published: pd.DataFrame, recomputed: pd.DataFrame
-) -> tuple[Difference | None, int]:
-    """Request-by-request comparison; the first difference in published lottery order."""
+def _allocation_differences(
+    published: pd.DataFrame, recomputed: pd.DataFrame, limit: int
+) -> tuple[list[Difference], int]:
+    """Request-by-request comparison, in published lottery order (the first ``limit``)."""
     a = published.set_index("request_id")[["slot_id", "lottery_position"]]
     b = recomputed.set_index("request_id")[["slot_id", "lottery_position"]]
     ids = a.index.union(b.index)
@@ -533,23 +561,17 @@ def _allocation_difference(
     pos_diff = a["lottery_position"].ne(b["lottery_position"])
     bad = missing_a | missing_b | slot_diff | pos_diff
     n = int(bad.sum())
-    if n == 0:
-        return None, 0
-    order = a["lottery_position"].fillna(np.inf).where(~missing_a, np.inf)
-    cand = order[bad.to_numpy()].sort_values(kind="stable")
-    rid = str(cand.index[0])
-    if missing_a[rid]:
-        return Difference(rid, "allocation row", "missing", "present"), n
-    if missing_b[rid]:
-        return Difference(rid, "allocation row", "present", "not in the draw's inputs"), n
-    if slot_diff[rid]:
-        return Difference(rid, "slot", slot_a[rid], slot_b[rid]), n
-    return (
-        Difference(
-            rid,
-            "lottery position",
-            int(a.at[rid, "lottery_position"]),
-            int(b.at[rid, "lottery_position"]),
-        ),
-        n,
-    )
+    order = a["lottery_position"].where(~missing_a, np.inf)
+    out = []
+    for rid in order[bad.to_numpy()].sort_values(kind="stable").index[:limit]:
+        rid = str(rid)
+        if missing_a[rid]:
+            out.append(Difference(rid, "allocation row", "missing", "present"))
+        elif missing_b[rid]:
+            out.append(Difference(rid, "allocation row", "present", "not in the draw's inputs"))
+        elif slot_diff[rid]:
+            out.append(Difference(rid, "slot", slot_a[rid], slot_b[rid]))
+        else:
+            pa, pb = a.at[rid, "lottery_position"], b.at[rid, "lottery_position"]
+            out.append(Difference(rid, "lottery position", int(pa), int(pb)))
+    return out, n
