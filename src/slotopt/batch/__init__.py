@@ -7,5 +7,6 @@ the next batch. A :class:`Recorder` (the registry, or :class:`MemoryRecorder`) s
 """
 
 from slotopt.batch.recorder import EVENTS, MemoryRecorder, Recorder
+from slotopt.batch.rolling import context_of, run
 
-__all__ = ["EVENTS", "MemoryRecorder", "Recorder"]
+__all__ = ["EVENTS", "MemoryRecorder", "Recorder", "context_of", "run"]

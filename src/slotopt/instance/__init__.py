@@ -43,6 +43,7 @@ class Instance(Protocol):
 KINDS: dict[str, str] = {
     "matching": "slotopt.instance.matching:load_matching",
     "offer_set": "slotopt.instance.offer_set:load_offer_set",
+    "batch": "slotopt.instance.batch:load_batch",
 }
 
 

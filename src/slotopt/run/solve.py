@@ -12,6 +12,7 @@ from slotopt.instance import load_instance
 SOLVERS: dict[str, str] = {
     "matching": "slotopt.run.solve_matching:solve_matching",
     "offer_set": "slotopt.run.solve_offer_set:solve_offer_set",
+    "batch": "slotopt.batch.rolling:solve_batch",
 }
 
 

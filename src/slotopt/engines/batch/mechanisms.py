@@ -45,21 +45,11 @@ import numpy as np
 import pandas as pd
 
 from slotopt.engines.batch.types import BatchRequests, BatchSlots, DrawResult
-from slotopt.engines.lottery import MAX_TICKETS, uniform_order, weighted_order
+from slotopt.engines.lottery import uniform_order, weighted_order
 from slotopt.errors import UsageError
+from slotopt.instance.batch import DEFAULT_CAP, MECHANISMS, WEIGHT_RULES, check_params
 
 __all__ = ["MECHANISMS", "WEIGHT_RULES", "draw", "tickets"]
-
-MECHANISMS: tuple[str, ...] = ("uniform", "serial_dictatorship", "priority", "weighted", "fcfs")
-WEIGHT_RULES: tuple[str, ...] = ("constant", "linear", "doubling")
-DEFAULT_CAP = 2**10
-_PARAMS: dict[str, dict[str, Any]] = {
-    "uniform": {},
-    "serial_dictatorship": {},
-    "priority": {},
-    "weighted": {"rule": "linear", "cap": DEFAULT_CAP},
-    "fcfs": {},
-}
 
 
 def tickets(carry_over: np.ndarray, rule: str, *, cap: int = DEFAULT_CAP) -> np.ndarray:
@@ -82,29 +72,9 @@ def tickets(carry_over: np.ndarray, rule: str, *, cap: int = DEFAULT_CAP) -> np.
 
 
 def _resolve_params(mechanism: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    if mechanism not in MECHANISMS:
-        raise UsageError(f"mechanism must be one of {', '.join(MECHANISMS)}, got {mechanism!r}")
-    defaults = _PARAMS[mechanism]
-    unknown = sorted(set(params) - set(defaults))
-    if unknown:
-        allowed = ", ".join(defaults) or "none"
-        raise UsageError(
-            f"mechanism {mechanism!r} takes no parameter {', '.join(unknown)} (accepted: {allowed})"
-        )
-    used = defaults | dict(params)
-    if mechanism == "weighted":
-        if used["rule"] not in WEIGHT_RULES:
-            raise UsageError(
-                f"weighted rule must be one of {', '.join(WEIGHT_RULES)}, got {used['rule']!r}"
-            )
-        cap = used["cap"]
-        if (
-            isinstance(cap, bool)
-            or not isinstance(cap, int | np.integer)
-            or not (1 <= int(cap) <= MAX_TICKETS)
-        ):
-            raise UsageError(f"weighted cap is an integer from 1 to {MAX_TICKETS}, got {cap!r}")
-        used["cap"] = int(cap)
+    used, problems = check_params(mechanism, params)
+    if problems:
+        raise UsageError("; ".join(problems))
     return used
 
 
@@ -116,24 +86,33 @@ def _id_ranks(ids: np.ndarray) -> np.ndarray:
     return rank
 
 
-def _preference_lists(requests: BatchRequests, slot_rank: np.ndarray) -> list[list[int]]:
-    """Acceptable slots of each request, best first: rank (unranked last), then slot id."""
+def _preference_order(requests: BatchRequests, slot_rank: np.ndarray) -> list[int]:
+    """All acceptable pairs, each request's best first: rank (unranked last), then slot id.
+    Request ``r``'s list is ``flat[acc_indptr[r]:acc_indptr[r+1]]``."""
     acc, rk, ptr = requests.acc_slot, requests.acc_rank, requests.acc_indptr
     key_rank = np.where(rk < 0, np.iinfo(np.int64).max, rk)
     owner = np.repeat(np.arange(requests.n_requests), np.diff(ptr))
     order = np.lexsort((slot_rank[acc] if len(acc) else acc, key_rank, owner))
-    flat = acc[order].tolist()
-    bounds = ptr.tolist()
-    return [flat[bounds[r] : bounds[r + 1]] for r in range(requests.n_requests)]
+    flat: list[int] = acc[order].tolist()
+    return flat
 
 
-def _walk_best(order: np.ndarray, prefs: list[list[int]], capacity: np.ndarray) -> np.ndarray:
+def _walk_best(
+    order: np.ndarray, requests: BatchRequests, slot_rank: np.ndarray, capacity: np.ndarray
+) -> np.ndarray:
+    """Each request in ``order`` takes its most preferred acceptable free slot."""
+    flat = _preference_order(requests, slot_rank)
+    ptr = requests.acc_indptr.tolist()
     free = capacity.astype(np.int64).tolist()
-    slot_of = np.full(len(prefs), -1, dtype=np.int64)
+    left = sum(free)
+    slot_of = np.full(requests.n_requests, -1, dtype=np.int64)
     for r in order.tolist():
-        for s in prefs[r]:
+        if left == 0:  # every slot is full: nobody later can be served
+            break
+        for s in flat[ptr[r] : ptr[r + 1]]:
             if free[s] > 0:
                 free[s] -= 1
+                left -= 1
                 slot_of[r] = s
                 break
     return slot_of
@@ -148,15 +127,19 @@ def _walk_open(
     # one integer key per slot: demand first, slot id second
     key = (demand * max(n_slots, 1) + slot_rank).tolist()
     free = capacity.astype(np.int64).tolist()
+    left = sum(free)
     acc, ptr = requests.acc_slot.tolist(), requests.acc_indptr.tolist()
     slot_of = np.full(requests.n_requests, -1, dtype=np.int64)
     for r in order.tolist():
+        if left == 0:  # every slot is full: nobody later can be served
+            break
         best, best_key = -1, -1
         for s in acc[ptr[r] : ptr[r + 1]]:
             if free[s] > 0 and (best < 0 or key[s] < best_key):
                 best, best_key = s, key[s]
         if best >= 0:
             free[best] -= 1
+            left -= 1
             slot_of[r] = best
     return slot_of
 
@@ -264,7 +247,7 @@ def draw(
         order = uniform_order(seed, ids, context=context, priority=tier)
 
     if mechanism in ("serial_dictatorship", "fcfs"):
-        slot_of = _walk_best(order, _preference_lists(requests, slot_rank), slots.capacity)
+        slot_of = _walk_best(order, requests, slot_rank, slots.capacity)
     elif mechanism == "priority":
         slot_of = _priority_matching(order, requests, slots, slot_rank)
     else:

@@ -92,6 +92,13 @@ class BatchRequests:
             raise ValueError("BatchRequests.acc_indptr must be a CSR pointer of length R+1 from 0")
         if int(ptr[-1]) != len(self.acc_slot) or len(self.acc_rank) != len(self.acc_slot):
             raise ValueError("BatchRequests.acc_slot/acc_rank must have acc_indptr[-1] entries")
+        if len(self.acc_slot):
+            if self.acc_slot.min() < 0:
+                raise ValueError("BatchRequests.acc_slot holds slot indices >= 0")
+            owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(ptr))
+            pair = np.sort(owner * (int(self.acc_slot.max()) + 1) + self.acc_slot)
+            if np.any(pair[1:] == pair[:-1]):
+                raise ValueError("BatchRequests lists a (request, slot) pair twice")
         if len(set(ids.tolist())) != n:
             raise ValueError("BatchRequests.request_id must be unique (ids feed the lottery)")
         if n and (self.carry_over.min() < 0 or self.priority_tier.min() < 0):
