@@ -109,9 +109,17 @@ class Registry:
     (1, True, True)
     """
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
-        self._conn = conn
-        self.path = path
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        create: bool = True,
+        synchronous: str = "FULL",
+        busy_timeout: float = 60.0,
+    ) -> None:
+        """``Registry(path)`` is :meth:`Registry.open` (same arguments)."""
+        self.path = Path(path)
+        self._conn = self._connect(self.path, create, synchronous, busy_timeout)
 
     # ---------------------------------------------------------------- opening and closing
     @classmethod
@@ -144,7 +152,12 @@ class Registry:
         InstanceError
             ``create=False`` and the file does not exist.
         """
-        path = Path(path)
+        return cls(path, create=create, synchronous=synchronous, busy_timeout=busy_timeout)
+
+    @classmethod
+    def _connect(
+        cls, path: Path, create: bool, synchronous: str, busy_timeout: float
+    ) -> sqlite3.Connection:
         if synchronous not in SYNCHRONOUS:
             raise UsageError(f"synchronous must be one of {', '.join(SYNCHRONOUS)}")
         if not create and not path.is_file():
@@ -172,7 +185,7 @@ class Registry:
         except BaseException:
             conn.close()
             raise
-        return cls(conn, path)
+        return conn
 
     @staticmethod
     def _read_version(conn: sqlite3.Connection, path: Path) -> int:

@@ -26,6 +26,8 @@ COMMANDS: tuple[str, ...] = (
     "study",
     "estimate",
     "batch_run",
+    "audit",
+    "receipt",
 )
 
 
