@@ -304,3 +304,22 @@ def test_events_are_recorded_once(tmp_path: Path) -> None:
             reg.record_events("w1", ev.assign(after=pd.array([60, None], dtype="Int64")))
         with pytest.raises(UsageError, match="missing column"):
             reg.record_events("w1", ev.drop(columns="event"))
+
+
+def test_every_table_and_column_is_documented(tmp_path: Path, repo: Path) -> None:
+    doc = (repo / "docs" / "audit.md").read_text()
+    with open_registry(tmp_path) as reg:
+        c = reg.connection
+        tables = [r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        assert sorted(tables) == sorted(TABLES)
+        for t in tables:
+            head = f"#### `{t}`"
+            assert head in doc, f"docs/audit.md has no section {head}"
+            section = doc.split(head, 1)[1].split("\n#### ", 1)[0]
+            for col in (r[1] for r in c.execute(f"PRAGMA table_info({t})")):
+                assert f"| `{col}` |" in section, f"docs/audit.md: {t}.{col} is not documented"
+        views = doc.split("#### Views", 1)[1].split("\n### ", 1)[0]
+        for v in VIEWS:
+            assert f"`{v}`" in views
+            for col in (r[1] for r in c.execute(f"PRAGMA table_info({v})")):
+                assert f"`{col}`" in views, f"docs/audit.md: view {v}.{col} is not documented"
