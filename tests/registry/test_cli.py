@@ -148,3 +148,19 @@ def test_receipt_show_prints_without_out(
     )
     doc = json.loads(capsys.readouterr().out)
     assert doc["format"] == "slotopt-receipt-v1" and len(doc["attempts"]) == 1
+
+
+def test_a_result_folder_whose_instance_changed_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    inst = tmp_path / "instance"
+    shutil.copytree(REPO / "instances" / "prefecture-batches", inst)
+    out = tmp_path / "result"
+    assert main(["batch-run", str(inst), "--out", str(out)]) == 0
+    capsys.readouterr()
+    with (inst / "requests.csv").open("a") as fh:
+        fh.write("\n")
+    assert main(["audit", str(out)]) == 2
+    assert "requests.csv changed since the run" in capsys.readouterr().err

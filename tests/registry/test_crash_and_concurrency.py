@@ -25,22 +25,14 @@ def _draw_tables(reg: Registry, batch: str) -> dict[str, int]:
     c = reg.connection
     return {
         t: c.execute(f"SELECT count(*) FROM {t} WHERE batch = ?", (batch,)).fetchone()[0]
-        for t in ("draws", "draw_requests", "draw_request_slots", "draw_slots")
+        for t in ("draws", "draw_requests", "draw_slots")
     }
 
 
 def _dump(reg: Registry) -> list[tuple]:
     c = reg.connection
     out: list[tuple] = []
-    for t in (
-        "requests",
-        "request_slots",
-        "commitments",
-        "draw_requests",
-        "draw_request_slots",
-        "draw_slots",
-        "events",
-    ):
+    for t in ("requests", "commitments", "draw_requests", "draw_slots", "events"):
         out += [(t, *r) for r in c.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3")]
     out += [("draws", *r) for r in c.execute("SELECT * FROM draws ORDER BY batch")]
     return out
@@ -110,7 +102,7 @@ CRASHER = textwrap.dedent(
     from tests.registry.test_crash_and_concurrency import _record_w2
 
     def die(c, rows):
-        c.executemany("INSERT INTO draw_requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows[:5])
+        c.executemany("INSERT INTO draw_requests VALUES (" + ", ".join("?" * 10) + ")", rows[:5])
         os._exit(17)  # the process dies mid-transaction: no rollback, no close
 
     Registry._insert_draw_requests = staticmethod(die)

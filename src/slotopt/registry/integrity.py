@@ -7,7 +7,7 @@ chain and the published commitments say it was:
 * a receipt whose hash does not recompute from its fields (the row was altered), whose
   ``prev_hash`` is not the previous receipt's hash, or a gap in ``seq`` (rows deleted);
 * a request whose content (identity, time, tier, carry-over, acceptable slots) no longer gives
-  the request digest its receipt fixed; acceptable-slot rows without a request;
+  the request digest its receipt fixed;
 * a commitment or draw whose recorded chain head is no longer in the chain (the chain was
   rewritten or truncated after it was published);
 * a draw whose stored rows no longer give its recorded fingerprint, or whose revealed secret
@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from slotopt.engines.commitment import reveal_matches
 from slotopt.registry.chain import GENESIS, RECEIPT_TAG, allocation_digest, request_digest
 from slotopt.registry.schema import APPEND_ONLY
-from slotopt.registry.store import ChainHead, Registry
+from slotopt.registry.store import ChainHead, Registry, parse_slots
 
 __all__ = ["IntegrityReport", "check_registry"]
 
@@ -89,25 +88,6 @@ def _missing_triggers(c: sqlite3.Connection) -> list[str]:
     ]
 
 
-def _slots_by_request(
-    c: sqlite3.Connection,
-) -> Iterator[tuple[tuple[str, str], list[tuple[str, int | None]]]]:
-    """Acceptable slots grouped by (batch, request_id), in primary-key order."""
-    key: tuple[str, str] | None = None
-    group: list[tuple[str, int | None]] = []
-    for b, r, s, k in c.execute(
-        "SELECT batch, request_id, slot_id, rank FROM request_slots "
-        "ORDER BY batch, request_id, slot_id"
-    ):
-        if (b, r) != key:
-            if key is not None:
-                yield key, group
-            key, group = (b, r), []
-        group.append((s, k))
-    if key is not None:
-        yield key, group
-
-
 def check_registry(registry: Registry) -> IntegrityReport:
     """Check the whole registry (module docstring); never modifies it."""
     c = registry.connection
@@ -115,14 +95,14 @@ def check_registry(registry: Registry) -> IntegrityReport:
     for name in _missing_triggers(c):
         p.add("trigger", f"trigger {name} is missing: the append-only protection was removed")
 
-    # The chain, in seq order.
+    # The chain in seq order, and each request's content against its request digest.
     sha = hashlib.sha256
     expected_seq, prev = 1, GENESIS
     hash_at: dict[int, str] = {0: GENESIS}
     n = 0
-    for seq, batch, rid, ikh, at, digest, prev_hash, h in c.execute(
-        "SELECT seq, batch, request_id, identity_key_hash, registered_at, request_digest, "
-        "prev_hash, receipt_hash FROM requests ORDER BY seq"
+    for seq, batch, rid, ikh, at, tier, carry, slots, digest, prev_hash, h in c.execute(
+        "SELECT seq, batch, request_id, identity_key_hash, registered_at, priority_tier, "
+        "carry_over, slots, request_digest, prev_hash, receipt_hash FROM requests ORDER BY seq"
     ):
         n += 1
         where = f"receipt seq {seq} (batch {batch!r}, request {rid!r})"
@@ -134,38 +114,20 @@ def check_registry(registry: Registry) -> IntegrityReport:
         text = f"{RECEIPT_TAG}\0{seq}\0{batch}\0{rid}\0{ikh}\0{at}\0{digest}\0{prev_hash}"
         if sha(text.encode()).hexdigest() != h:
             p.add("hash", f"{where}: receipt_hash does not match the receipt's fields: altered")
-        hash_at[seq] = h
-        expected_seq, prev = seq + 1, h
-    head = ChainHead(expected_seq - 1, prev) if n else ChainHead(0, GENESIS)
-
-    # Request contents against their request digests (merge of two key-ordered scans).
-    slots = _slots_by_request(c)
-    pending = next(slots, None)
-    for batch, rid, ikh, at, tier, carry, digest, seq in c.execute(
-        "SELECT batch, request_id, identity_key_hash, registered_at, priority_tier, carry_over, "
-        "request_digest, seq FROM requests ORDER BY batch, request_id"
-    ):
-        mine: list[tuple[str, int | None]] = []
-        while pending is not None and pending[0] < (batch, rid):
-            b, r = pending[0]
-            p.add(
-                "orphan", f"request_slots of batch {b!r}, request {r!r}: no such request (deleted?)"
-            )
-            pending = next(slots, None)
-        if pending is not None and pending[0] == (batch, rid):
-            mine = pending[1]
-            pending = next(slots, None)
-        if request_digest(batch, rid, ikh, at, tier, carry, mine) != digest:
+        try:
+            pairs = parse_slots(slots)
+        except (ValueError, TypeError):
+            pairs = None
+        if pairs is None or request_digest(batch, rid, ikh, at, tier, carry, pairs) != digest:
             p.add(
                 "content",
                 f"request {rid!r} of batch {batch!r} (receipt seq {seq}): its stored content "
                 "(identity, time, tier, carry-over or acceptable slots) is not what its receipt "
                 "fixed",
             )
-    while pending is not None:
-        b, r = pending[0]
-        p.add("orphan", f"request_slots of batch {b!r}, request {r!r}: no such request (deleted?)")
-        pending = next(slots, None)
+        hash_at[seq] = h
+        expected_seq, prev = seq + 1, h
+    head = ChainHead(expected_seq - 1, prev) if n else ChainHead(0, GENESIS)
 
     # Published chain heads must still be in the chain.
     for table in ("commitments", "draws"):
@@ -183,10 +145,7 @@ def check_registry(registry: Registry) -> IntegrityReport:
         "FROM draws d LEFT JOIN commitments c ON c.batch = d.batch"
     ):
         rows = c.execute(
-            "SELECT batch, request_id, priority_tier, carry_over, registered_at, slot_id, "
-            "lottery_position, waitlist_position, tickets FROM draw_requests WHERE batch = ? "
-            "ORDER BY request_id",
-            (batch,),
+            "SELECT * FROM draw_requests WHERE batch = ? ORDER BY request_id", (batch,)
         ).fetchall()
         if len(rows) != n_req:
             p.add(

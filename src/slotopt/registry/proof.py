@@ -36,7 +36,7 @@ from slotopt._version import __version__
 from slotopt.errors import InstanceError, UsageError
 from slotopt.registry.chain import GENESIS, Receipt, request_digest
 from slotopt.registry.integrity import check_registry
-from slotopt.registry.store import Registry
+from slotopt.registry.store import Registry, parse_slots
 
 __all__ = ["FORMAT", "ReceiptCheck", "receipt_document", "verify_receipt"]
 
@@ -67,17 +67,16 @@ def _stored_receipt(registry: Registry, seq: int) -> Receipt | None:
 def _stored_request(registry: Registry, batch: str, request_id: str) -> dict[str, Any] | None:
     c = registry.connection
     row = c.execute(
-        "SELECT seq, identity_key_hash, registered_at, priority_tier, carry_over FROM requests "
-        "WHERE batch = ? AND request_id = ?",
+        "SELECT seq, identity_key_hash, registered_at, priority_tier, carry_over, slots "
+        "FROM requests WHERE batch = ? AND request_id = ?",
         (batch, request_id),
     ).fetchone()
     if row is None:
         return None
-    slots = c.execute(
-        "SELECT slot_id, rank FROM request_slots WHERE batch = ? AND request_id = ? "
-        "ORDER BY slot_id",
-        (batch, request_id),
-    ).fetchall()
+    try:
+        slots = parse_slots(row[5])
+    except (ValueError, TypeError):
+        slots = []  # unreadable: the request digest check reports it
     return {
         "seq": int(row[0]),
         "identity_key_hash": row[1],

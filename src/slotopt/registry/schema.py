@@ -5,7 +5,9 @@ file written by a newer slotopt is refused before any table is touched) and the 
 (one row per version applied, with when and why). :data:`MIGRATIONS` is the documented list:
 entry ``k`` turns a version ``k - 1`` file into version ``k``; version 0 is an empty file. A
 migration runs inside one transaction with the version bump, so a file is always at exactly one
-version. docs/audit.md describes every table and column.
+version. docs/audit.md describes every table and column. A request's acceptable slots are one JSON
+column (``[["slot_id", rank or null], ...]`` in slot-id order), not a row each: a million-request
+batch then writes a million rows instead of three million.
 
 Append-only tables carry two triggers each, ``<table>_no_update`` and ``<table>_no_delete``,
 that abort any ``UPDATE`` or ``DELETE``: what was registered, committed, drawn and allocated can
@@ -32,19 +34,12 @@ CREATE TABLE requests (
     registered_at     INTEGER NOT NULL,
     priority_tier     INTEGER NOT NULL CHECK (priority_tier >= 0),
     carry_over        INTEGER NOT NULL CHECK (carry_over >= 0),
+    slots             TEXT NOT NULL,
     request_digest    TEXT NOT NULL,
     prev_hash         TEXT NOT NULL,
     receipt_hash      TEXT NOT NULL,
     UNIQUE (batch, request_id)
 ) STRICT;
-
-CREATE TABLE request_slots (
-    batch      TEXT NOT NULL,
-    request_id TEXT NOT NULL,
-    slot_id    TEXT NOT NULL,
-    rank       INTEGER CHECK (rank IS NULL OR rank >= 1),
-    PRIMARY KEY (batch, request_id, slot_id)
-) STRICT, WITHOUT ROWID;
 
 CREATE TABLE commitments (
     batch             TEXT PRIMARY KEY,
@@ -76,19 +71,12 @@ CREATE TABLE draw_requests (
     priority_tier     INTEGER NOT NULL,
     carry_over        INTEGER NOT NULL,
     registered_at     INTEGER NOT NULL,
+    slots             TEXT NOT NULL,
     slot_id           TEXT,
     lottery_position  INTEGER NOT NULL,
     waitlist_position INTEGER,
     tickets           INTEGER NOT NULL,
     PRIMARY KEY (batch, request_id)
-) STRICT, WITHOUT ROWID;
-
-CREATE TABLE draw_request_slots (
-    batch      TEXT NOT NULL,
-    request_id TEXT NOT NULL,
-    slot_id    TEXT NOT NULL,
-    rank       INTEGER,
-    PRIMARY KEY (batch, request_id, slot_id)
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE draw_slots (
@@ -122,11 +110,9 @@ CREATE VIEW allocations AS
 APPEND_ONLY: tuple[str, ...] = (
     "schema",
     "requests",
-    "request_slots",
     "commitments",
     "draws",
     "draw_requests",
-    "draw_request_slots",
     "draw_slots",
     "events",
 )
@@ -152,8 +138,8 @@ def _statements(script: str) -> tuple[str, ...]:
 MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (
         1,
-        "receipts chain, requests, commitments, draws with their exact inputs, allocations, "
-        "events; append-only triggers",
+        "receipts chain over the requests (acceptable slots as JSON), commitments, draws with "
+        "their exact inputs and allocations, events; append-only triggers",
         _statements(_V1_TABLES) + append_only_triggers(APPEND_ONLY),
     ),
 )

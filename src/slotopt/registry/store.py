@@ -311,7 +311,7 @@ class Registry:
             [values[1]],
             [values[2]],
             [digest],
-            [(0, s, k) for s, k in pairs],
+            [_slots_json(pairs)],
         )
         seqs, hashes, prevs = self._append(prepared)
         return Receipt(seqs[0], batch, rid, ikh, values[0], digest, prevs[0], hashes[0])
@@ -362,7 +362,6 @@ class Registry:
             head = self._head(c)
             seq, prev = head.seq, head.receipt_hash
             rows: list[tuple[Any, ...]] = []
-            new = [True] * n
             # receipt_hash() inlined for speed; the tests check both agree.
             tag = f"{RECEIPT_TAG}\0"
             tail = f"\0{p.batch}\0"
@@ -375,7 +374,6 @@ class Registry:
                             "with other content; a registered request cannot change"
                         )
                     seqs[i], hashes[i], prevs[i] = old.seq, old.receipt_hash, old.prev_hash
-                    new[i] = False
                     continue
                 seq += 1
                 text = f"{tag}{seq}{tail}{r}\0{p.ikh[i]}\0{p.reg[i]}\0{p.digest[i]}\0{prev}"
@@ -389,6 +387,7 @@ class Registry:
                         p.reg[i],
                         p.tier[i],
                         p.carry[i],
+                        p.slots[i],
                         p.digest[i],
                         prev,
                         h,
@@ -396,12 +395,7 @@ class Registry:
                 )
                 seqs[i], hashes[i], prevs[i] = seq, h, prev
                 prev = h
-            c.executemany("INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            rid, batch = p.rid, p.batch
-            c.executemany(
-                "INSERT INTO request_slots VALUES (?, ?, ?, ?)",
-                ((batch, rid[i], sl, k) for i, sl, k in p.slots if new[i]),
-            )
+            c.executemany("INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return seqs, hashes, prevs
 
     @staticmethod
@@ -488,7 +482,7 @@ class Registry:
                 f"batch {batch!r}: the result was drawn with seed {result.seed}, not with "
                 "draw_seed(secret, public); refusing a draw nobody could recompute"
             )
-        alloc = self._draw_rows(batch, req, sl, result)
+        alloc = self._draw_rows(batch, req, acc, sl, result)
         digest = allocation_digest(alloc)
         params_text = _params_json(params)
         with self._write() as c:
@@ -534,15 +528,17 @@ class Registry:
                     digest,
                 ),
             )
-            self._insert_slots(c, batch, acc, sl)
+            self._insert_slots(c, batch, sl)
             self._insert_draw_requests(c, alloc)
 
     @staticmethod
     def _draw_rows(
-        batch: str, req: pd.DataFrame, sl: pd.DataFrame, result: DrawResult
+        batch: str, req: pd.DataFrame, acc: pd.DataFrame, sl: pd.DataFrame, result: DrawResult
     ) -> list[tuple[Any, ...]]:
         """One ``draw_requests`` row per request: its inputs and its outcome, by request id."""
         what = f"record_draw(batch {batch!r})"
+        rid = _text_column(req["request_id"], what, "request_id")
+        slots_json = _group_slots(rid, acc, what).json
         slot_ids = sl["slot_id"].astype(str).tolist()
         wait = np.zeros(len(req), dtype=np.int64)
         wait[result.waitlist] = np.arange(1, len(result.waitlist) + 1)
@@ -550,12 +546,13 @@ class Registry:
             result.tickets if result.tickets is not None else np.ones(len(req), dtype=np.int64)
         )
         rows = [
-            (batch, r, tier, carry, at, slot_ids[s] if s >= 0 else None, p, w or None, t)
-            for r, tier, carry, at, s, p, w, t in zip(
-                [_check_text(x, "request_id") for x in req["request_id"].tolist()],
+            (batch, r, tier, carry, at, js, slot_ids[s] if s >= 0 else None, p, w or None, t)
+            for r, tier, carry, at, js, s, p, w, t in zip(
+                rid,
                 _int_list(req, "priority_tier", what),
                 _int_list(req, "carry_over", what),
                 _int_list(req, "registered_at", what),
+                slots_json,
                 result.slot_of_request.tolist(),
                 result.lottery_position.tolist(),
                 wait.tolist(),
@@ -567,22 +564,8 @@ class Registry:
         return rows
 
     @staticmethod
-    def _insert_slots(
-        c: sqlite3.Connection, batch: str, acc: pd.DataFrame, sl: pd.DataFrame
-    ) -> None:
+    def _insert_slots(c: sqlite3.Connection, batch: str, sl: pd.DataFrame) -> None:
         what = f"record_draw(batch {batch!r})"
-        ranks = _nullable_ints(acc["rank"]) if "rank" in acc.columns else [None] * len(acc)
-        pairs = sorted(
-            zip(
-                [batch] * len(acc),
-                acc["request_id"].astype(str).tolist(),
-                acc["slot_id"].astype(str).tolist(),
-                ranks,
-                strict=True,
-            ),
-            key=lambda t: (t[1], t[2]),
-        )
-        c.executemany("INSERT INTO draw_request_slots VALUES (?, ?, ?, ?)", pairs)
         c.executemany(
             "INSERT INTO draw_slots VALUES (?, ?, ?)",
             zip(
@@ -595,7 +578,7 @@ class Registry:
 
     @staticmethod
     def _insert_draw_requests(c: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
-        c.executemany("INSERT INTO draw_requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        c.executemany("INSERT INTO draw_requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     # ---------------------------------------------------------------- events
     def record_events(self, batch: str, events: pd.DataFrame) -> None:
@@ -670,15 +653,10 @@ class Registry:
         """``(requests, request_slots)`` as registered in ``batch``, in chain order."""
         req = self._frame(
             "SELECT request_id, identity_key_hash, registered_at, priority_tier, carry_over, "
-            "seq FROM requests WHERE batch = ? ORDER BY seq",
+            "seq, slots FROM requests WHERE batch = ? ORDER BY seq",
             (batch,),
         )
-        acc = self._frame(
-            "SELECT request_id, slot_id, rank FROM request_slots WHERE batch = ? "
-            "ORDER BY request_id, slot_id",
-            (batch,),
-        )
-        acc["rank"] = pd.array(acc["rank"], dtype="Int64")
+        acc = _slot_frame(req["request_id"].tolist(), req.pop("slots").tolist())
         return req, acc
 
     def commitment(self, batch: str) -> dict[str, Any] | None:
@@ -700,16 +678,11 @@ class Registry:
     def draw_inputs(self, batch: str) -> dict[str, pd.DataFrame]:
         """The exact inputs of ``batch``'s draw: ``requests``, ``request_slots``, ``slots``."""
         req = self._frame(
-            "SELECT request_id, priority_tier, carry_over, registered_at FROM draw_requests "
-            "WHERE batch = ? ORDER BY request_id",
+            "SELECT request_id, priority_tier, carry_over, registered_at, slots "
+            "FROM draw_requests WHERE batch = ? ORDER BY request_id",
             (batch,),
         )
-        acc = self._frame(
-            "SELECT request_id, slot_id, rank FROM draw_request_slots WHERE batch = ? "
-            "ORDER BY request_id, slot_id",
-            (batch,),
-        )
-        acc["rank"] = pd.array(acc["rank"], dtype="Int64")
+        acc = _slot_frame(req["request_id"].tolist(), req.pop("slots").tolist())
         sl = self._frame(
             "SELECT slot_id, capacity FROM draw_slots WHERE batch = ? ORDER BY slot_id", (batch,)
         )
@@ -770,11 +743,8 @@ class Registry:
 
 @dataclass(frozen=True)
 class _Prepared:
-    """Validated requests of one registration call, digests computed, slots in key order.
-
-    ``slots`` rows are ``(request index, slot_id, rank)`` sorted by (request_id, slot_id), the
-    order of the ``request_slots`` primary key.
-    """
+    """Validated requests of one registration call: digests computed, and each request's
+    acceptable slots as the JSON stored in ``requests.slots``."""
 
     batch: str
     rid: list[str]
@@ -783,7 +753,7 @@ class _Prepared:
     tier: list[int]
     carry: list[int]
     digest: list[str]
-    slots: list[tuple[int, str, int | None]]
+    slots: list[str]
 
 
 def _text_column(s: pd.Series, what: str, col: str) -> list[str]:
@@ -829,7 +799,32 @@ def _prepare(batch: str, requests: pd.DataFrame, request_slots: pd.DataFrame) ->
         raise UsageError(f"{what}: priority_tier and carry_over must be >= 0")
     rid, ikh = rid_s.tolist(), ikh_s.tolist()
 
-    acc_code = pd.Index(rid_s).get_indexer(request_slots["request_id"].astype(str))
+    grouped = _group_slots(rid, request_slots, what)
+
+    # request_digest() inlined for speed (a million requests); the tests check both agree.
+    sha = hashlib.sha256
+    head = f"{REQUEST_TAG}\0{batch}\0"
+    digest = []
+    tails = grouped.tails
+    for i, r in enumerate(rid):
+        text = f"{head}{r}\0{ikh[i]}\0{reg[i]}\0{tier[i]}\0{carry[i]}{tails[i]}"
+        digest.append(sha(text.encode()).hexdigest())
+    return _Prepared(batch, rid, ikh, reg, tier, carry, digest, grouped.json)
+
+
+@dataclass(frozen=True)
+class _Grouped:
+    """Acceptable slots per request, in slot-id order: the request digest's tail
+    (``NUL slot_id NUL rank`` for each) and the stored JSON (``[["slot_id", rank], ...]``)."""
+
+    tails: list[str]
+    json: list[str]
+
+
+def _group_slots(rid: list[str], request_slots: pd.DataFrame, what: str) -> _Grouped:
+    acc_code = pd.Index(pd.Series(rid, dtype=object)).get_indexer(
+        request_slots["request_id"].astype(str)
+    )
     if (acc_code < 0).any():
         stray = request_slots["request_id"].iloc[int(np.flatnonzero(acc_code < 0)[0])]
         raise UsageError(f"{what}: request_slots names request {stray!r}, not in requests")
@@ -841,8 +836,7 @@ def _prepare(batch: str, requests: pd.DataFrame, request_slots: pd.DataFrame) ->
     )
     if any(k is not None and k < 1 for k in ranks):
         raise UsageError(f"{what}: a rank must be >= 1 (or empty)")
-    # Slots of each request in slot-id order (the request digest's order).
-    s_codes = pd.factorize(pd.Series(sid, dtype=object), sort=True)[0]
+    s_codes, uniques = pd.factorize(pd.Series(sid, dtype=object), sort=True)
     order = np.lexsort((s_codes, acc_code))
     a_sorted, s_sorted = acc_code[order], s_codes[order]
     twice = np.flatnonzero((a_sorted[1:] == a_sorted[:-1]) & (s_sorted[1:] == s_sorted[:-1]))
@@ -852,21 +846,37 @@ def _prepare(batch: str, requests: pd.DataFrame, request_slots: pd.DataFrame) ->
     ptr = np.zeros(len(rid) + 1, dtype=np.int64)
     np.cumsum(np.bincount(acc_code, minlength=len(rid)), out=ptr[1:])
     bounds = ptr.tolist()
-    pair_text = [f"\0{sid[k]}\0{'' if ranks[k] is None else ranks[k]}" for k in order.tolist()]
-
-    # request_digest() inlined for speed (a million requests); the tests check both agree.
-    sha = hashlib.sha256
-    head = f"{REQUEST_TAG}\0{batch}\0"
-    digest = []
-    for i, r in enumerate(rid):
+    encoded = [json.dumps(str(u)) for u in uniques]  # JSON-escaped once per distinct slot
+    tail_parts, json_parts = [], []
+    for k, code in zip(order.tolist(), s_sorted.tolist(), strict=True):
+        rank = ranks[k]
+        tail_parts.append(f"\0{sid[k]}\0{'' if rank is None else rank}")
+        json_parts.append(f"[{encoded[code]},{'null' if rank is None else rank}]")
+    tails, docs = [], []
+    for i in range(len(rid)):
         a, b = bounds[i], bounds[i + 1]
-        tail = "".join(pair_text[a:b]) if b > a + 1 else (pair_text[a] if b > a else "")
-        text = f"{head}{r}\0{ikh[i]}\0{reg[i]}\0{tier[i]}\0{carry[i]}{tail}"
-        digest.append(sha(text.encode()).hexdigest())
+        if b == a + 1:
+            tails.append(tail_parts[a])
+            docs.append(f"[{json_parts[a]}]")
+        else:
+            tails.append("".join(tail_parts[a:b]))
+            docs.append("[" + ",".join(json_parts[a:b]) + "]")
+    return _Grouped(tails, docs)
 
-    # (request_id, slot_id) order keeps the inserts into a WITHOUT ROWID B-tree local.
-    id_rank = pd.factorize(rid_s, sort=True)[0]
-    key_order = order[np.lexsort((s_sorted, id_rank[a_sorted]))].tolist()
-    codes = acc_code.tolist()
-    slots = [(codes[k], sid[k], ranks[k]) for k in key_order]
-    return _Prepared(batch, rid, ikh, reg, tier, carry, digest, slots)
+
+def _slots_json(pairs: Sequence[tuple[str, int | None]]) -> str:
+    """The stored JSON of sorted ``(slot_id, rank)`` pairs (same text as ``_group_slots``)."""
+    return "[" + ",".join(f"[{json.dumps(s)},{'null' if k is None else k}]" for s, k in pairs) + "]"
+
+
+def parse_slots(text: str) -> list[tuple[str, int | None]]:
+    """``(slot_id, rank)`` pairs of a stored ``slots`` column (rank None when unranked)."""
+    return [(str(s), None if k is None else int(k)) for s, k in json.loads(text)]
+
+
+def _slot_frame(rid: list[str], slots: list[str]) -> pd.DataFrame:
+    """``request_id``, ``slot_id``, ``rank`` (nullable) from stored ``slots`` columns."""
+    rows = [(r, s, k) for r, text in zip(rid, slots, strict=True) for s, k in parse_slots(text)]
+    df = pd.DataFrame(rows, columns=["request_id", "slot_id", "rank"], dtype=object)
+    df["rank"] = pd.array(df["rank"].tolist(), dtype="Int64")
+    return df
