@@ -103,14 +103,23 @@ def receipt_hash(
 def allocation_digest(rows: Iterable[Sequence[object]]) -> str:
     """The fingerprint of a stored draw: SHA-256 over its ``draw_requests`` rows.
 
-    Each row is ``(batch, request_id, priority_tier, carry_over, registered_at, slot_id,
+    Each row is ``(batch, request_id, priority_tier, carry_over, registered_at, slots, slot_id,
     lottery_position, waitlist_position, tickets)``; rows are taken in ``request_id`` order, each
     written as its fields after ``batch`` joined by NUL (None as empty) and ended by a newline,
     after the tag ``"slotopt-allocation-v1"`` and a NUL.
     """
     ordered = sorted(rows, key=lambda r: str(r[1]))
-    text = "".join("\0".join("" if v is None else str(v) for v in r[1:]) + "\n" for r in ordered)
-    return hashlib.sha256(f"{ALLOCATION_TAG}\0{text}".encode()).hexdigest()
+    h = hashlib.sha256(f"{ALLOCATION_TAG}\0".encode())
+    step = 65_536  # hash in chunks: a million rows never sit in memory as one string
+    for a in range(0, len(ordered), step):
+        h.update(
+            "".join(
+                f"{r[1]}\0{r[2]}\0{r[3]}\0{r[4]}\0{r[5]}\0{'' if r[6] is None else r[6]}\0"
+                f"{r[7]}\0{'' if r[8] is None else r[8]}\0{r[9]}\n"
+                for r in ordered[a : a + step]
+            ).encode()
+        )
+    return h.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -538,7 +538,7 @@ class Registry:
         """One ``draw_requests`` row per request: its inputs and its outcome, by request id."""
         what = f"record_draw(batch {batch!r})"
         rid = _text_column(req["request_id"], what, "request_id")
-        slots_json = _group_slots(rid, acc, what).json
+        slots_json = _group_slots(rid, acc, what, tails=False).json
         slot_ids = sl["slot_id"].astype(str).tolist()
         wait = np.zeros(len(req), dtype=np.int64)
         wait[result.waitlist] = np.arange(1, len(result.waitlist) + 1)
@@ -821,7 +821,9 @@ class _Grouped:
     json: list[str]
 
 
-def _group_slots(rid: list[str], request_slots: pd.DataFrame, what: str) -> _Grouped:
+def _group_slots(
+    rid: list[str], request_slots: pd.DataFrame, what: str, *, tails: bool = True
+) -> _Grouped:
     acc_code = pd.Index(pd.Series(rid, dtype=object)).get_indexer(
         request_slots["request_id"].astype(str)
     )
@@ -847,21 +849,16 @@ def _group_slots(rid: list[str], request_slots: pd.DataFrame, what: str) -> _Gro
     np.cumsum(np.bincount(acc_code, minlength=len(rid)), out=ptr[1:])
     bounds = ptr.tolist()
     encoded = [json.dumps(str(u)) for u in uniques]  # JSON-escaped once per distinct slot
-    tail_parts, json_parts = [], []
-    for k, code in zip(order.tolist(), s_sorted.tolist(), strict=True):
-        rank = ranks[k]
-        tail_parts.append(f"\0{sid[k]}\0{'' if rank is None else rank}")
-        json_parts.append(f"[{encoded[code]},{'null' if rank is None else rank}]")
-    tails, docs = [], []
-    for i in range(len(rid)):
-        a, b = bounds[i], bounds[i + 1]
-        if b == a + 1:
-            tails.append(tail_parts[a])
-            docs.append(f"[{json_parts[a]}]")
-        else:
-            tails.append("".join(tail_parts[a:b]))
-            docs.append("[" + ",".join(json_parts[a:b]) + "]")
-    return _Grouped(tails, docs)
+    ks = order.tolist()
+    json_parts = [
+        f"[{encoded[code]},{'null' if ranks[k] is None else ranks[k]}]"
+        for k, code in zip(ks, s_sorted.tolist(), strict=True)
+    ]
+    docs = ["[" + ",".join(json_parts[bounds[i] : bounds[i + 1]]) + "]" for i in range(len(rid))]
+    if not tails:
+        return _Grouped([], docs)
+    tail_parts = [f"\0{sid[k]}\0{'' if ranks[k] is None else ranks[k]}" for k in ks]
+    return _Grouped(["".join(tail_parts[bounds[i] : bounds[i + 1]]) for i in range(len(rid))], docs)
 
 
 def _slots_json(pairs: Sequence[tuple[str, int | None]]) -> str:
