@@ -294,3 +294,27 @@ def test_nothing_to_test_is_said() -> None:
     assert registration_time_test(at, np.arange(20) < 5).method == "not testable"
     at = T0 + np.arange(20) * DAY
     assert registration_time_test(at, np.zeros(20, dtype=bool)).method == "not testable"
+
+
+def test_merging_also_waits_for_five_expected_losers() -> None:
+    # 90% win: five expected winners come quickly, five expected losers take 50 requests.
+    n = np.array([20, 20, 20, 20, 20, 50])
+    w = np.array([18, 18, 18, 18, 18, 45])
+    assert _merge_days(n, w) == [(0, 3), (3, 6)]
+
+
+def test_the_audit_compares_days_within_equal_tier_and_tickets(reg: Registry) -> None:
+    """Through the registry: a weighted draw whose carried-over requests (more tickets)
+    registered first audits clean, because days are compared within equal-ticket groups."""
+    b = make_batch("w1", 2_000, slots=1, capacity=300, days=10, seed=4)
+    b.requests["carry_over"] = np.where(np.arange(2_000) < 1_000, 6, 0)  # the earlier half
+    record(reg, b, mechanism="weighted", rule="linear")
+    report = audit_draw(reg.published_draw("w1"))
+    assert report.ok, report.text()
+    pub = reg.published_draw("w1")
+    won = pub.allocation.set_index("request_id")["slot_id"].notna()
+    req = pub.requests.set_index("request_id")
+    pooled = registration_time_test(
+        req["registered_at"].to_numpy(), won.reindex(req.index).to_numpy()
+    )
+    assert pooled.p_value < 1e-3  # what a test blind to the tickets would have concluded
