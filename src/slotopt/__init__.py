@@ -18,10 +18,12 @@ from slotopt.errors import (
     VerificationError,
 )
 from slotopt.instance import MatchingInstance, load_instance, write_instance
+from slotopt.instance.batch import BatchInstance
 from slotopt.instance.offer_set import OfferSetInstance, offer_set_from_dict
 from slotopt.run.solve import solve
 
 __all__ = [
+    "BatchInstance",
     "InfeasibleError",
     "InstanceError",
     "MatchingInstance",

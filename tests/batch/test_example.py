@@ -90,3 +90,31 @@ def test_batch_system_serves_direct_applicants_fcfs_serves_the_scalper(batch_and
     held = fcfs.loc["scalper-fake", "served"] + fcfs.loc["scalper-client", "served"]
     assert held > 2 * fcfs.loc["direct", "served"]
     assert lottery.loc["direct", "share_served"] > 3 * fcfs.loc["direct", "share_served"]
+
+
+def test_a_run_is_invariant_to_the_row_order_of_every_file(inst, batch_and_fcfs):
+    import numpy as np
+    import pandas as pd
+
+    from slotopt.instance.batch import batch_from_frames
+
+    rng = np.random.default_rng(8)
+
+    def shuffled(df):
+        return df.drop(columns=[c for c in ("row",) if c in df]).iloc[rng.permutation(len(df))]
+
+    spec = json.loads((FOLDER / "instance.json").read_text())
+    again = batch_from_frames(
+        spec,
+        shuffled(inst.periods),
+        shuffled(inst.slots),
+        shuffled(inst.requests),
+        shuffled(inst.request_slots),
+        shuffled(inst.events),
+    )
+    for mechanism, reference in zip(("uniform", "fcfs"), batch_and_fcfs, strict=True):
+        res = run(again, mechanism=mechanism)
+        pd.testing.assert_frame_equal(res.draws, reference.draws)
+        pd.testing.assert_frame_equal(res.periods, reference.periods)
+        keep = ["period_id", "kept_request_id", "dropped_request_id"]
+        pd.testing.assert_frame_equal(res.merges[keep], reference.merges[keep])

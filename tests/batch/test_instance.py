@@ -44,7 +44,7 @@ def test_loads_a_good_folder(tmp_path):
     [
         (
             "periods.csv",
-            "period_id,opens_at,closes_at\nW1,0,100\nW2,50,200\n",
+            "period_id,opens_at,closes_at\nW1,0,100\nW2,99,200\n",
             "periods.csv row 2, column opens_at: request windows may not overlap",
         ),
         (
@@ -158,6 +158,12 @@ def test_policy_problems_name_the_json_key(tmp_path, spec, expected):
     folder = write(tmp_path / "bad", GOOD, {"kind": "batch", "name": "t"} | spec)
     with pytest.raises(slotopt.InstanceError, match=expected.replace("(", r"\(")):
         slotopt.load_instance(folder)
+
+
+def test_windows_may_touch(tmp_path):
+    # [0, 100) and [100, 200) do not overlap: a request at 100 belongs to W2
+    inst = slotopt.load_instance(write(tmp_path / "ok", GOOD))
+    assert inst.periods["opens_at"].tolist() == [0, 100]
 
 
 def test_all_problems_are_collected(tmp_path):

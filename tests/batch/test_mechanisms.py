@@ -223,6 +223,24 @@ def test_priority_serves_the_inflexible_applicant_of_footnote_4():
     }
 
 
+def test_listing_more_slots_never_hurts_in_the_priority_mechanism():
+    # Arnosti, footnote 6: with Algorithm 1, listing an extra acceptable slot never turns a
+    # matched applicant into an unmatched one (the lottery order does not depend on the lists)
+    rng = np.random.default_rng(31)
+    for case in range(60):
+        prefs, capacity, tier, _, _ = _random_batch(rng, n_req=7, n_slot=3)
+        r, s = batch(prefs, capacity, tier=tier)
+        before = winners(r, s, run("priority", r, s, seed=case).slot_of_request)
+        who = sorted(prefs)[case % len(prefs)]
+        extra = [sl for sl in capacity if sl not in prefs[who]]
+        if not extra:
+            continue
+        more = dict(prefs, **{who: {**prefs[who], extra[0]: 99}})
+        r2, s2 = batch(more, capacity, tier=tier)
+        after = winners(r2, s2, run("priority", r2, s2, seed=case).slot_of_request)
+        assert who not in before or who in after, case
+
+
 def _random_batch(rng, n_req=12, n_slot=4):
     slots = [f"s{j}" for j in range(n_slot)]
     capacity = {sl: int(rng.integers(0, 3)) for sl in slots}
@@ -305,6 +323,36 @@ def test_frames_round_trip():
     assert np.array_equal(s.slot_id, s2.slot_id) and np.array_equal(s.capacity, s2.capacity)
     for a, b in zip(frames, requests_to_frames(r2, s2), strict=True):
         pd.testing.assert_frame_equal(a, b)
+
+
+def test_batch_requests_refuse_inconsistent_arrays():
+    good = dict(
+        request_id=np.array(["a", "b"], dtype=object),
+        priority_tier=np.array([1, 1]),
+        carry_over=np.array([0, 0]),
+        registered_at=np.array([0, 1]),
+        acc_indptr=np.array([0, 2, 3]),
+        acc_slot=np.array([0, 1, 1]),
+        acc_rank=np.array([-1, -1, -1]),
+    )
+    assert BatchRequests(**good).n_requests == 2
+    with pytest.raises(ValueError, match="pair twice"):
+        BatchRequests(**good | {"acc_slot": np.array([1, 1, 0])})
+    with pytest.raises(ValueError, match="unique"):
+        BatchRequests(**good | {"request_id": np.array(["a", "a"], dtype=object)})
+    with pytest.raises(ValueError, match="CSR"):
+        BatchRequests(**good | {"acc_indptr": np.array([0, 3, 2])})
+    with pytest.raises(ValueError, match="non-negative"):
+        BatchRequests(**good | {"carry_over": np.array([0, -1])})
+
+
+def test_allocation_table():
+    r, s = batch({"a": ["x"], "b": ["x"], "c": ["y"]}, {"x": 1, "y": 1})
+    d = run("fcfs", r, s)
+    table = d.allocation(r, s)
+    assert table["request_id"].tolist() == ["a", "b", "c"]
+    assert table["slot_id"].tolist()[0] == "x" and pd.isna(table["slot_id"].iloc[1])
+    assert table["slot_id"].iloc[2] == "y" and table["lottery_position"].tolist() == [1, 2, 3]
 
 
 def test_arrays_are_read_only():

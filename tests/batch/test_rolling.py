@@ -204,8 +204,9 @@ def test_check_draws_is_clean_and_catches_each_broken_clause():
         return dataclasses.replace(res, batch_draws={"W1": (req, slots, bad)})
 
     s = d.slot_of_request.copy()
-    everyone = np.zeros_like(s)
-    assert any("capacity" in m for m in check_draws(with_draw(slot_of_request=everyone)))
+    one_over = s.copy()
+    one_over[int(np.flatnonzero(s < 0)[0])] = 0  # capacity 2, now 3 requests hold it
+    assert any("capacity 2" in m for m in check_draws(with_draw(slot_of_request=one_over)))
     wl = d.waitlist[::-1].copy()
     assert any("waitlist" in m for m in check_draws(with_draw(waitlist=wl)))
     swapped = s.copy()

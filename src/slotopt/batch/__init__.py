@@ -6,7 +6,7 @@ commitment published, the draw at close, then confirmations, cancellations and n
 the next batch. A :class:`Recorder` (the registry, or :class:`MemoryRecorder`) sees every step.
 """
 
-from slotopt.batch.recorder import EVENTS, MemoryRecorder, Recorder
+from slotopt.batch.recorder import EVENTS, MemoryRecorder, Outcome, Recorder
 from slotopt.batch.rolling import context_of, run
 
-__all__ = ["EVENTS", "MemoryRecorder", "Recorder", "context_of", "run"]
+__all__ = ["EVENTS", "MemoryRecorder", "Outcome", "Recorder", "context_of", "run"]

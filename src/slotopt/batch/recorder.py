@@ -39,13 +39,26 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
 from slotopt.engines.batch.types import DrawResult
 
-__all__ = ["EVENTS", "MemoryRecorder", "Recorder"]
+__all__ = ["EVENTS", "MemoryRecorder", "Outcome", "Recorder"]
+
+
+class Outcome(StrEnum):
+    """What became of one request in one draw (the ``outcome`` column of ``draws.csv``)."""
+
+    SERVED = "served"
+    UNCONFIRMED = "unconfirmed"
+    CANCELLED_BY_APPLICANT = "cancelled_by_applicant"
+    CANCELLED_BY_PROVIDER = "cancelled_by_provider"
+    NO_SHOW = "no_show"
+    NOT_ALLOCATED = "not_allocated"
+
 
 EVENTS: tuple[str, ...] = (
     "confirmed",

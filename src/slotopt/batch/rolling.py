@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from slotopt.batch.recorder import Recorder
+from slotopt.batch.recorder import Outcome, Recorder
 from slotopt.engines.batch import BatchRequests, BatchSlots, DrawResult, draw, requests_to_frames
 from slotopt.engines.batch.identity import deduplicate, identity_key_hash
 from slotopt.engines.commitment import commitment, draw_seed, replay_secret
@@ -318,7 +318,7 @@ class _Replay:
     # 4. afterwards --------------------------------------------------------------------------
     def settle(
         self, b: int, requests: BatchRequests, slots: BatchSlots, result: DrawResult
-    ) -> tuple[_Settlement, dict[int, str], list[dict[str, Any]]]:
+    ) -> tuple[_Settlement, dict[int, Outcome], list[dict[str, Any]]]:
         inst, reqs = self.inst, self.reqs
         slot_of = result.slot_of_request.tolist()
         holder = {i: s for i, s in enumerate(slot_of) if s >= 0}
@@ -332,7 +332,7 @@ class _Replay:
             offered=set(),
             tag="back_online" if self.back_online else "waitlist",
         )
-        outcome: dict[int, str] = {}
+        outcome: dict[int, Outcome] = {}
         log: list[dict[str, Any]] = []
         while st.queue:
             i = st.queue.pop(0)
@@ -343,8 +343,8 @@ class _Replay:
             if inst.confirmation_window is not None and not self.back_online:
                 t = ev.get("confirm")
                 if t is None or t > inst.confirmation_window:
-                    outcome[i] = "unconfirmed"
-                    log.append(_event(rid, sid, "unconfirmed", None))
+                    outcome[i] = Outcome.UNCONFIRMED
+                    log.append(_event(rid, sid, Outcome.UNCONFIRMED, None))
                     to_waitlist = self.back_online or inst.unconfirmed == "waitlist"
                     if not (to_waitlist and st.reoffer(s)):
                         self.pool[sid] = self.pool.get(sid, 0) + 1
@@ -361,18 +361,18 @@ class _Replay:
             if happened is not None:
                 self.consumed.add((rid, happened))
             if happened == "provider_cancel":
-                outcome[i] = "cancelled_by_provider"
+                outcome[i] = Outcome.CANCELLED_BY_PROVIDER
                 self.carried[rid] = 0 if inst.provider_cancel_priority else reqs[rid].tier
             elif happened == "cancel":
-                outcome[i] = "cancelled_by_applicant"
+                outcome[i] = Outcome.CANCELLED_BY_APPLICANT
                 if not (self.back_online and st.reoffer(s)):
                     self.pool[sid] = self.pool.get(sid, 0) + 1
             elif happened == "no_show":
-                outcome[i] = "no_show"
+                outcome[i] = Outcome.NO_SHOW
                 if inst.no_show_bar > 0:
                     self.barred_until[who] = b + inst.no_show_bar
             else:
-                outcome[i] = "served"
+                outcome[i] = Outcome.SERVED
                 self.holding.add(who)
                 self.served_period[who] = b
             if happened is not None:
@@ -408,7 +408,7 @@ class _Replay:
         slots: BatchSlots,
         result: DrawResult,
         st: _Settlement,
-        outcome: dict[int, str],
+        outcome: dict[int, Outcome],
         counts: dict[str, Any],
     ) -> None:
         pid, reqs, kind = self.pids[b], self.reqs, self.slot_kind
@@ -429,7 +429,7 @@ class _Replay:
                     "site": kind[sid][0] if sid else None,
                     "slot_type": kind[sid][1] if sid else None,
                     "via": st.via.get(i),
-                    "outcome": outcome.get(i, "not_allocated"),
+                    "outcome": str(outcome.get(i, Outcome.NOT_ALLOCATED)),
                 }
             )
         units: dict[tuple[str, str], int] = {}
@@ -460,7 +460,7 @@ class _Replay:
         )
 
 
-OUTCOMES = ("served", "unconfirmed", "cancelled_by_applicant", "cancelled_by_provider", "no_show")
+OUTCOMES = tuple(o for o in Outcome if o is not Outcome.NOT_ALLOCATED)
 
 
 def run(
@@ -533,7 +533,7 @@ def run(
             "merged": merged,
             "in_draw": requests.n_requests,
             "allocated": len(st.holder),
-            **{k: sum(1 for o in outcome.values() if o == k) for k in OUTCOMES},
+            **{str(k): sum(1 for o in outcome.values() if o is k) for k in OUTCOMES},
             "unmet": requests.n_requests - len(st.holder),
             "appointments_unallocated": unallocated,
             "expired": expired,
@@ -612,7 +612,7 @@ def _waiting(rp: _Replay) -> pd.DataFrame:
 
 
 def _event(rid: str, sid: str, event: str, after: int | None) -> dict[str, Any]:
-    return {"request_id": rid, "slot_id": sid, "event": event, "after": after}
+    return {"request_id": rid, "slot_id": sid, "event": str(event), "after": after}
 
 
 def _events_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

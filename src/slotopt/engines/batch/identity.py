@@ -43,6 +43,8 @@ def normalise(text: str) -> str:
     >>> normalise("José") == normalise("JOSE")
     True
     """
+    # Step 2's NFKD also folds compatibility forms, so NFKC changes nothing it would not; it is
+    # kept so the code reads as the definition above.
     s = unicodedata.normalize("NFKC", str(text))
     s = "".join(c for c in unicodedata.normalize("NFKD", s) if unicodedata.category(c) != "Mn")
     s = s.casefold()
