@@ -20,12 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("result", type=Path, help="result folder written by 'slotopt solve'")
     p.add_argument("applicant_id", help="the applicant's id")
-    p.add_argument(
-        "--instance",
-        type=Path,
-        default=None,
-        help="instance folder (default: the one recorded in summary.json)",
-    )
+    p.add_argument("--instance", type=Path, default=None,
+                   help="instance folder (default: the one recorded in summary.json)")
     p.set_defaults(run=run)
 
 
@@ -41,8 +37,7 @@ def run(args: argparse.Namespace) -> int:
         raise InstanceError(f"{folder}: explain works on matching instances only")
     recorded = summary.get("input_sha256") or {}
     changed = [
-        name
-        for name, digest in recorded.items()
+        name for name, digest in recorded.items()
         if (Path(inst.source or folder) / name).is_file()
         and sha256_of(Path(inst.source or folder) / name) != digest
     ]
@@ -68,8 +63,6 @@ def run(args: argparse.Namespace) -> int:
     if explanation.witness_slots:
         shown = ", ".join(explanation.witness_slots[:30])
         more = len(explanation.witness_slots) - 30
-        print(
-            f"witness slots ({len(explanation.witness_slots)}): {shown}"
-            + (f", ... {more} more" if more > 0 else "")
-        )
+        print(f"witness slots ({len(explanation.witness_slots)}): {shown}"
+              + (f", ... {more} more" if more > 0 else ""))
     return 0

@@ -17,36 +17,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "tables to a result folder, atomically.",
     )
     p.add_argument("instance", type=Path, help="instance folder (contains instance.json)")
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="result folder to create (default: results/<instance name>)",
-    )
-    p.add_argument(
-        "--method",
-        default=None,
-        help="method; matching: greedy (default), naive, serial-dictatorship, lp, "
-        "lexicographic; offer_set: dp (default), enumerate",
-    )
-    p.add_argument(
-        "--seed",
-        type=int,
-        default=None,
-        help="lottery/simulation seed (default: instance.json's seed, else drawn)",
-    )
-    p.add_argument(
-        "--verify", action="store_true", help="check the result's certificates; exit 1 if any fails"
-    )
-    p.add_argument(
-        "--second-stage",
-        choices=["min-rank", "rank-maximal"],
-        default=None,
-        help="matching only: choose each matched applicant's best slot by rank",
-    )
-    p.add_argument(
-        "--time-limit", type=float, default=None, help="seconds per solver call (MIP methods)"
-    )
+    p.add_argument("--out", type=Path, default=None,
+                   help="result folder to create (default: results/<instance name>)")
+    p.add_argument("--method", default=None,
+                   help="method; matching: greedy (default), naive, serial-dictatorship, lp, "
+                   "lexicographic; offer_set: dp (default), enumerate")
+    p.add_argument("--seed", type=int, default=None,
+                   help="lottery/simulation seed (default: instance.json's seed, else drawn)")
+    p.add_argument("--verify", action="store_true",
+                   help="check the result's certificates; exit 1 if any fails")
+    p.add_argument("--second-stage", choices=["min-rank", "rank-maximal"], default=None,
+                   help="matching only: choose each matched applicant's best slot by rank")
+    p.add_argument("--time-limit", type=float, default=None,
+                   help="seconds per solver call (MIP methods)")
     p.add_argument("--force", action="store_true", help="replace an existing result folder")
     p.set_defaults(run=run)
 
