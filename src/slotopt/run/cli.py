@@ -34,6 +34,8 @@ COMMANDS: tuple[str, ...] = (
     "estimate",
     "batch_run",
     "simulate",
+    "audit",
+    "receipt",
 )
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2

@@ -1,0 +1,879 @@
+"""The registry: one SQLite file holding every registration, receipt, commitment, draw and event.
+
+:class:`Registry` implements the batch run's :class:`~slotopt.batch.Recorder` and the readers the
+audit and the receipts need. Choices (docs/audit.md explains them for an operator):
+
+* **One file, WAL journal.** Readers (an auditor, a receipt lookup) never block the writer and
+  see a consistent snapshot; writers take turns.
+* **``synchronous=FULL`` by default.** Every committed transaction is on disk before the call
+  returns, so a receipt that was handed out survives a power cut. ``NORMAL`` is faster for live
+  single registrations (no ``fsync`` per commit) and still never corrupts the file, but the last
+  transactions before a power cut (not a process crash) may be lost; it is offered for replays
+  and benchmarks, where everything can be recomputed.
+* **Writers take the lock first.** Every write is one ``BEGIN IMMEDIATE`` transaction: reading
+  the chain head and appending after it cannot interleave with another process doing the same,
+  and ``busy_timeout`` makes a second writer wait instead of failing.
+* **Idempotent.** Registering a request again with the same content returns its receipt;
+  recording a batch's draw again with the same result does nothing; either with different content
+  is refused. A crash inside a transaction leaves nothing of it behind, so a re-run after a crash
+  gives the same result without duplicate rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from slotopt.engines.batch.types import DrawResult
+from slotopt.engines.commitment import draw_seed, reveal_matches
+from slotopt.errors import InstanceError, SlotoptError, UsageError
+from slotopt.registry.chain import (
+    GENESIS,
+    RECEIPT_TAG,
+    REQUEST_TAG,
+    Receipt,
+    allocation_digest,
+    request_digest,
+)
+from slotopt.registry.schema import MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from slotopt.verify.audit import PublishedDraw
+
+__all__ = ["Registry", "RegistryError", "SchemaError"]
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+SYNCHRONOUS = ("FULL", "NORMAL")
+
+
+class RegistryError(SlotoptError):
+    """The registry refused an operation that would make it inconsistent (a draw without a
+    matching commitment, a request registered again with other content, ...)."""
+
+
+class SchemaError(RegistryError, InstanceError):
+    """The file is not a registry this slotopt can read (newer schema, or another database)."""
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """The last link of the receipt chain: ``seq`` 0 and 64 zeros when there is none."""
+
+    seq: int
+    receipt_hash: str
+
+
+def _check_text(value: object, what: str) -> str:
+    text = str(value)
+    if not text or "\0" in text:
+        raise UsageError(f"{what} must be a non-empty string without NUL characters: {value!r}")
+    return text
+
+
+def _int_list(df: pd.DataFrame, col: str, what: str) -> list[int]:
+    s = df[col]
+    if s.isna().any():
+        raise UsageError(f"{what}: column {col} has missing values")
+    try:
+        values = s.to_numpy(dtype=np.int64)
+    except (TypeError, ValueError):
+        raise UsageError(f"{what}: column {col} must hold integers") from None
+    return values.tolist()
+
+
+def _params_json(params: Mapping[str, Any]) -> str:
+    return json.dumps(dict(params), sort_keys=True, separators=(",", ":"), default=int)
+
+
+class Registry:
+    """An open registry file. Use :meth:`open`, ideally as a context manager.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "registry.sqlite"
+    >>> with Registry.open(path) as reg:
+    ...     r = reg.register_one("b1", "R1", "ab" * 32, 1_700_000_000, slots=[("S1", None)])
+    ...     (r.seq, r.prev_hash == "0" * 64, reg.chain_head().receipt_hash == r.receipt_hash)
+    (1, True, True)
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        create: bool = True,
+        synchronous: str = "FULL",
+        busy_timeout: float = 60.0,
+    ) -> None:
+        """``Registry(path)`` is :meth:`Registry.open` (same arguments)."""
+        self.path = Path(path)
+        self._conn = self._connect(self.path, create, synchronous, busy_timeout)
+
+    # ---------------------------------------------------------------- opening and closing
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        create: bool = True,
+        synchronous: str = "FULL",
+        busy_timeout: float = 60.0,
+    ) -> Registry:
+        """Open (and with ``create``, make or migrate) the registry at ``path``.
+
+        Parameters
+        ----------
+        path
+            The SQLite file.
+        create
+            Make a new registry when the file does not exist; False makes a missing file an
+            error (auditing and receipt checks never create one).
+        synchronous
+            ``"FULL"`` (default, durable against power loss) or ``"NORMAL"`` (module docstring).
+        busy_timeout
+            Seconds a writer waits for another process's transaction before giving up.
+
+        Raises
+        ------
+        SchemaError
+            The file was written by a newer slotopt, or is a database that is not a registry.
+        InstanceError
+            ``create=False`` and the file does not exist.
+        """
+        return cls(path, create=create, synchronous=synchronous, busy_timeout=busy_timeout)
+
+    @classmethod
+    def _connect(
+        cls, path: Path, create: bool, synchronous: str, busy_timeout: float
+    ) -> sqlite3.Connection:
+        if synchronous not in SYNCHRONOUS:
+            raise UsageError(f"synchronous must be one of {', '.join(SYNCHRONOUS)}")
+        if not create and not path.is_file():
+            raise InstanceError(f"{path}: no such registry file")
+        try:
+            conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise InstanceError(f"{path}: cannot open as a registry ({exc})") from None
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            version = cls._read_version(conn, path)
+            if version < SCHEMA_VERSION:
+                if not create:
+                    raise SchemaError(
+                        f"{path}: registry schema version {version} is older than this "
+                        f"slotopt's {SCHEMA_VERSION}; open it once with create=True to migrate"
+                    )
+                cls._migrate(conn, path)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {synchronous}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            # 64 MiB of page cache: a million-row registration touches the (batch, request_id)
+            # index all over; the default 2 MiB makes it re-read pages.
+            conn.execute("PRAGMA cache_size = -65536")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @staticmethod
+    def _read_version(conn: sqlite3.Connection, path: Path) -> int:
+        try:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise SchemaError(f"{path}: not an SQLite registry file ({exc})") from None
+        if version > SCHEMA_VERSION:
+            raise SchemaError(
+                f"{path}: registry schema version {version} was written by a newer slotopt; "
+                f"this slotopt reads versions up to {SCHEMA_VERSION} — upgrade slotopt to open it"
+            )
+        if version == 0 and tables:
+            raise SchemaError(f"{path}: an SQLite database that is not a slotopt registry")
+        return version
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-read under the lock: another process may have migrated meanwhile.
+            version = Registry._read_version(conn, path)
+            for target, description, statements in MIGRATIONS:
+                if target <= version:
+                    continue
+                for stmt in statements:
+                    conn.execute(stmt)
+                conn.execute(
+                    "INSERT INTO schema (version, applied_at, description) "
+                    "VALUES (?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?)",
+                    (target, description),
+                )
+                conn.execute(f"PRAGMA user_version = {int(target)}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction that holds the lock from its first statement."""
+        c = self._conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            yield c
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        c.execute("COMMIT")
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The underlying connection (read-only use: audits, exports)."""
+        return self._conn
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    # ---------------------------------------------------------------- the chain
+    @staticmethod
+    def _head(c: sqlite3.Connection) -> ChainHead:
+        row = c.execute(
+            "SELECT seq, receipt_hash FROM requests ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        return ChainHead(0, GENESIS) if row is None else ChainHead(int(row[0]), str(row[1]))
+
+    def chain_head(self) -> ChainHead:
+        """The last receipt of the chain (publish it with every draw)."""
+        return self._head(self._conn)
+
+    # ---------------------------------------------------------------- registering
+    def register_one(
+        self,
+        batch: str,
+        request_id: str,
+        identity_key_hash: str,
+        registered_at: int,
+        *,
+        priority_tier: int = 1,
+        carry_over: int = 0,
+        slots: Sequence[tuple[str, int | None]] = (),
+    ) -> Receipt:
+        """Register one request in its own transaction (the live path) and return its receipt.
+
+        ``slots`` are ``(slot_id, rank)`` pairs, ``rank`` None when unranked.
+        """
+        batch = _check_text(batch, "batch")
+        what = f"register(batch {batch!r})"
+        rid = _check_text(request_id, "request_id")
+        ikh = str(identity_key_hash)
+        if not _HEX64.match(ikh):
+            raise UsageError(f"{what}: identity_key_hash {ikh!r} is not 64 lowercase hex digits")
+        values = [int(registered_at), int(priority_tier), int(carry_over)]
+        if values[1] < 0 or values[2] < 0:
+            raise UsageError(f"{what}: priority_tier and carry_over must be >= 0")
+        pairs = sorted((_check_text(s, "slot_id"), None if k is None else int(k)) for s, k in slots)
+        if any(k is not None and k < 1 for _, k in pairs):
+            raise UsageError(f"{what}: a rank must be >= 1 (or empty)")
+        if len({s for s, _ in pairs}) != len(pairs):
+            raise UsageError(f"{what}: request {rid!r} lists one slot twice")
+        digest = request_digest(batch, rid, ikh, values[0], values[1], values[2], pairs)
+        prepared = _Prepared(
+            batch,
+            [rid],
+            [ikh],
+            [values[0]],
+            [values[1]],
+            [values[2]],
+            [digest],
+            [_slots_json(pairs)],
+        )
+        seqs, hashes, prevs = self._append(prepared)
+        return Receipt(seqs[0], batch, rid, ikh, values[0], digest, prevs[0], hashes[0])
+
+    def register(
+        self, batch: str, requests: pd.DataFrame, request_slots: pd.DataFrame
+    ) -> pd.DataFrame:
+        """Register a batch's requests in one transaction; one receipt per request.
+
+        Parameters
+        ----------
+        batch
+            The batch the requests enter.
+        requests
+            ``request_id``, ``identity_key_hash`` (64 lowercase hex), ``registered_at``,
+            ``priority_tier``, ``carry_over``.
+        request_slots
+            ``request_id``, ``slot_id``, ``rank`` (nullable): the acceptable slots.
+
+        Returns
+        -------
+        DataFrame
+            ``request_id``, ``receipt_hash``, ``prev_hash`` in the order of ``requests``.
+            Requests registered before with the same content keep their receipts.
+
+        Raises
+        ------
+        RegistryError
+            A request of this batch was registered before with other content.
+        UsageError
+            Missing columns, duplicate request ids, bad hashes or values.
+        """
+        prepared = _prepare(_check_text(batch, "batch"), requests, request_slots)
+        _, hashes, prevs = self._append(prepared)
+        return pd.DataFrame(
+            {"request_id": prepared.rid, "receipt_hash": hashes, "prev_hash": prevs},
+            dtype=object,
+        )
+
+    def _append(self, p: _Prepared) -> tuple[list[int], list[str], list[str]]:
+        """Append the prepared requests to the chain in one transaction (idempotent)."""
+        what = f"register(batch {p.batch!r})"
+        n = len(p.rid)
+        seqs, hashes, prevs = [0] * n, [""] * n, [""] * n
+        sha = hashlib.sha256
+        with self._write() as c:
+            stored = self._stored_receipts(c, p.batch, p.rid)
+            head = self._head(c)
+            seq, prev = head.seq, head.receipt_hash
+            rows: list[tuple[Any, ...]] = []
+            # receipt_hash() inlined for speed; the tests check both agree.
+            tag = f"{RECEIPT_TAG}\0"
+            tail = f"\0{p.batch}\0"
+            for i, r in enumerate(p.rid):
+                old = stored.get(r)
+                if old is not None:
+                    if old.request_digest != p.digest[i]:
+                        raise RegistryError(
+                            f"{what}: request {r!r} was registered before (receipt {old.seq}) "
+                            "with other content; a registered request cannot change"
+                        )
+                    seqs[i], hashes[i], prevs[i] = old.seq, old.receipt_hash, old.prev_hash
+                    continue
+                seq += 1
+                text = f"{tag}{seq}{tail}{r}\0{p.ikh[i]}\0{p.reg[i]}\0{p.digest[i]}\0{prev}"
+                h = sha(text.encode()).hexdigest()
+                rows.append(
+                    (
+                        seq,
+                        p.batch,
+                        r,
+                        p.ikh[i],
+                        p.reg[i],
+                        p.tier[i],
+                        p.carry[i],
+                        p.slots[i],
+                        p.digest[i],
+                        prev,
+                        h,
+                    )
+                )
+                seqs[i], hashes[i], prevs[i] = seq, h, prev
+                prev = h
+            c.executemany("INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return seqs, hashes, prevs
+
+    @staticmethod
+    def _stored_receipts(
+        c: sqlite3.Connection, batch: str, rid: Sequence[str]
+    ) -> dict[str, Receipt]:
+        sql = (
+            "SELECT seq, batch, request_id, identity_key_hash, registered_at, request_digest, "
+            "prev_hash, receipt_hash FROM requests WHERE batch = ?"
+        )
+        if len(rid) == 1:
+            rows = c.execute(sql + " AND request_id = ?", (batch, rid[0])).fetchall()
+        else:
+            rows = c.execute(sql, (batch,)).fetchall()
+        return {str(row[2]): Receipt(*row) for row in rows}
+
+    # ---------------------------------------------------------------- commitments and draws
+    def finished(self) -> set[str]:
+        """Batches whose draw is recorded."""
+        return {str(r[0]) for r in self._conn.execute("SELECT batch FROM draws")}
+
+    def commit(self, batch: str, commitment: str, public_randomness: str | None) -> None:
+        """Store the commitment to ``batch``'s secret (and the announced public randomness).
+
+        The same commitment again is a no-op; another one is refused (a draw always has one).
+        The chain head at this moment is stored with it, which shows how many registrations
+        preceded the commitment.
+        """
+        batch = _check_text(batch, "batch")
+        com = str(commitment).strip().lower()
+        if not _HEX64.match(com):
+            raise UsageError(f"commitment {commitment!r} is not 64 hex digits (SHA-256)")
+        with self._write() as c:
+            row = c.execute(
+                "SELECT commitment, public_randomness FROM commitments WHERE batch = ?", (batch,)
+            ).fetchone()
+            if row is not None:
+                if (row[0], row[1]) != (com, public_randomness):
+                    raise RegistryError(
+                        f"batch {batch!r} already has commitment {row[0]}; a commitment is "
+                        "published once and never replaced"
+                    )
+                return
+            head = self._head(c)
+            c.execute(
+                "INSERT INTO commitments VALUES (?, ?, ?, ?, ?)",
+                (batch, com, public_randomness, head.seq, head.receipt_hash),
+            )
+
+    def record_draw(
+        self,
+        batch: str,
+        *,
+        mechanism: str,
+        params: Mapping[str, Any],
+        context: str,
+        inputs: Mapping[str, pd.DataFrame],
+        result: DrawResult,
+        secret: bytes,
+        public: bytes,
+    ) -> None:
+        """Store one draw — its exact inputs, result, revealed secret — in one transaction.
+
+        Raises
+        ------
+        RegistryError
+            No commitment for the batch; the secret does not match it; the result was not drawn
+            with ``draw_seed(secret, public)``; or the batch was drawn before with another result.
+        """
+        batch = _check_text(batch, "batch")
+        for key in ("requests", "request_slots", "slots"):
+            if key not in inputs:
+                raise UsageError(f"record_draw(batch {batch!r}): inputs lacks {key!r}")
+        req, acc, sl = inputs["requests"], inputs["request_slots"], inputs["slots"]
+        n = len(req)
+        if len(result.slot_of_request) != n or len(result.lottery_position) != n:
+            raise UsageError(
+                f"record_draw(batch {batch!r}): the result has {len(result.slot_of_request)} "
+                f"requests, the inputs {n}"
+            )
+        seed = draw_seed(bytes(secret), bytes(public))
+        if int(result.seed) != seed:
+            raise RegistryError(
+                f"batch {batch!r}: the result was drawn with seed {result.seed}, not with "
+                "draw_seed(secret, public); refusing a draw nobody could recompute"
+            )
+        alloc = self._draw_rows(batch, req, acc, sl, result)
+        digest = allocation_digest(alloc)
+        params_text = _params_json(params)
+        with self._write() as c:
+            row = c.execute(
+                "SELECT mechanism, params, context, secret, public, result_digest FROM draws "
+                "WHERE batch = ?",
+                (batch,),
+            ).fetchone()
+            if row is not None:
+                now = (mechanism, params_text, context, secret.hex(), public.hex(), digest)
+                if tuple(row) != now:
+                    raise RegistryError(
+                        f"batch {batch!r} was drawn before with another result; a draw is final"
+                    )
+                return
+            com = c.execute(
+                "SELECT commitment FROM commitments WHERE batch = ?", (batch,)
+            ).fetchone()
+            if com is None:
+                raise RegistryError(
+                    f"batch {batch!r} has no commitment; publish one before the window closes"
+                )
+            if not reveal_matches(str(com[0]), bytes(secret)):
+                raise RegistryError(
+                    f"batch {batch!r}: the revealed secret does not match commitment {com[0]}"
+                )
+            head = self._head(c)
+            c.execute(
+                "INSERT INTO draws VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    batch,
+                    mechanism,
+                    params_text,
+                    context,
+                    secret.hex(),
+                    public.hex(),
+                    str(seed),
+                    n,
+                    len(sl),
+                    int(result.n_allocated),
+                    head.seq,
+                    head.receipt_hash,
+                    digest,
+                ),
+            )
+            self._insert_slots(c, batch, sl)
+            self._insert_draw_requests(c, alloc)
+
+    @staticmethod
+    def _draw_rows(
+        batch: str, req: pd.DataFrame, acc: pd.DataFrame, sl: pd.DataFrame, result: DrawResult
+    ) -> list[tuple[Any, ...]]:
+        """One ``draw_requests`` row per request: its inputs and its outcome, by request id."""
+        what = f"record_draw(batch {batch!r})"
+        rid = _text_column(req["request_id"], what, "request_id")
+        slots_json = _group_slots(rid, acc, what, tails=False).json
+        slot_ids = sl["slot_id"].astype(str).tolist()
+        wait = np.zeros(len(req), dtype=np.int64)
+        wait[result.waitlist] = np.arange(1, len(result.waitlist) + 1)
+        tickets = (
+            result.tickets if result.tickets is not None else np.ones(len(req), dtype=np.int64)
+        )
+        rows = [
+            (batch, r, tier, carry, at, js, slot_ids[s] if s >= 0 else None, p, w or None, t)
+            for r, tier, carry, at, js, s, p, w, t in zip(
+                rid,
+                _int_list(req, "priority_tier", what),
+                _int_list(req, "carry_over", what),
+                _int_list(req, "registered_at", what),
+                slots_json,
+                result.slot_of_request.tolist(),
+                result.lottery_position.tolist(),
+                wait.tolist(),
+                tickets.tolist(),
+                strict=True,
+            )
+        ]
+        rows.sort(key=lambda t: t[1])
+        return rows
+
+    @staticmethod
+    def _insert_slots(c: sqlite3.Connection, batch: str, sl: pd.DataFrame) -> None:
+        what = f"record_draw(batch {batch!r})"
+        c.executemany(
+            "INSERT INTO draw_slots VALUES (?, ?, ?)",
+            zip(
+                [batch] * len(sl),
+                sl["slot_id"].astype(str).tolist(),
+                _int_list(sl, "capacity", what),
+                strict=True,
+            ),
+        )
+
+    @staticmethod
+    def _insert_draw_requests(c: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+        c.executemany("INSERT INTO draw_requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    # ---------------------------------------------------------------- events
+    def record_events(self, batch: str, events: pd.DataFrame) -> None:
+        """Store what happened to a batch's allocations (confirmations, cancellations, no-shows).
+
+        One row per (request, event); recording the same rows again is a no-op, a different
+        slot or time for a stored (request, event) is refused.
+        """
+        batch = _check_text(batch, "batch")
+        missing = [c for c in ("request_id", "event") if c not in events.columns]
+        if missing:
+            raise UsageError(f"record_events(batch {batch!r}): missing column(s) {missing}")
+        n = len(events)
+        rid = [_check_text(x, "request_id") for x in events["request_id"].tolist()]
+        kind = [_check_text(x, "event") for x in events["event"].tolist()]
+        slot = (
+            [None if pd.isna(x) else str(x) for x in events["slot_id"].tolist()]
+            if "slot_id" in events.columns
+            else [None] * n
+        )
+        after = _nullable_ints(events["after"]) if "after" in events.columns else [None] * n
+        with self._write() as c:
+            stored = {
+                (str(r[0]), str(r[1])): (r[2], r[3])
+                for r in c.execute(
+                    "SELECT request_id, event, slot_id, after FROM events WHERE batch = ?",
+                    (batch,),
+                )
+            }
+            new = []
+            for i in range(n):
+                key = (rid[i], kind[i])
+                old = stored.get(key)
+                if old is not None:
+                    if old != (slot[i], after[i]):
+                        raise RegistryError(
+                            f"batch {batch!r}: event {kind[i]!r} of request {rid[i]!r} is "
+                            f"recorded with slot/after {old}, not {(slot[i], after[i])}"
+                        )
+                    continue
+                stored[key] = (slot[i], after[i])
+                new.append((batch, rid[i], slot[i], kind[i], after[i]))
+            c.executemany(
+                "INSERT INTO events (batch, request_id, slot_id, event, after) "
+                "VALUES (?, ?, ?, ?, ?)",
+                new,
+            )
+
+    # ---------------------------------------------------------------- readers
+    def _frame(self, sql: str, args: Iterable[Any] = ()) -> pd.DataFrame:
+        cur = self._conn.execute(sql, tuple(args))
+        cols = [d[0] for d in cur.description]
+        return pd.DataFrame(cur.fetchall(), columns=cols)
+
+    def batches(self) -> list[str]:
+        """Every batch the registry knows, in the order of its first receipt or commitment."""
+        rows = self._conn.execute(
+            "SELECT batch, min(k) FROM ("
+            " SELECT batch, min(seq) AS k FROM requests GROUP BY batch"
+            " UNION ALL SELECT batch, chain_seq + 0.5 FROM commitments"
+            ") GROUP BY batch ORDER BY min(k), batch"
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def receipts(self, batch: str | None = None) -> pd.DataFrame:
+        """The receipt chain (of one batch, or all), in chain order."""
+        if batch is None:
+            return self._frame("SELECT * FROM receipts ORDER BY seq")
+        return self._frame("SELECT * FROM receipts WHERE batch = ? ORDER BY seq", (batch,))
+
+    def registered(self, batch: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``(requests, request_slots)`` as registered in ``batch``, in chain order."""
+        req = self._frame(
+            "SELECT request_id, identity_key_hash, registered_at, priority_tier, carry_over, "
+            "seq, slots FROM requests WHERE batch = ? ORDER BY seq",
+            (batch,),
+        )
+        acc = _slot_frame(req["request_id"].tolist(), req.pop("slots").tolist())
+        return req, acc
+
+    def commitment(self, batch: str) -> dict[str, Any] | None:
+        row = self._frame("SELECT * FROM commitments WHERE batch = ?", (batch,))
+        return None if row.empty else row.iloc[0].to_dict()
+
+    def draw(self, batch: str) -> dict[str, Any] | None:
+        """The ``draws`` row of ``batch`` (secret and public as bytes, seed as int)."""
+        row = self._frame("SELECT * FROM draws WHERE batch = ?", (batch,))
+        if row.empty:
+            return None
+        d = row.iloc[0].to_dict()
+        d["secret"] = bytes.fromhex(d["secret"])
+        d["public"] = bytes.fromhex(d["public"])
+        d["seed"] = int(d["seed"])
+        d["params"] = json.loads(d["params"])
+        return d
+
+    def draw_inputs(self, batch: str) -> dict[str, pd.DataFrame]:
+        """The exact inputs of ``batch``'s draw: ``requests``, ``request_slots``, ``slots``."""
+        req = self._frame(
+            "SELECT request_id, priority_tier, carry_over, registered_at, slots "
+            "FROM draw_requests WHERE batch = ? ORDER BY request_id",
+            (batch,),
+        )
+        acc = _slot_frame(req["request_id"].tolist(), req.pop("slots").tolist())
+        sl = self._frame(
+            "SELECT slot_id, capacity FROM draw_slots WHERE batch = ? ORDER BY slot_id", (batch,)
+        )
+        return {"requests": req, "request_slots": acc, "slots": sl}
+
+    def allocations(self, batch: str) -> pd.DataFrame:
+        """``request_id``, ``slot_id`` (None when not allocated), ``lottery_position``,
+        ``waitlist_position``, ``tickets``, by lottery position."""
+        return self._frame(
+            "SELECT request_id, slot_id, lottery_position, waitlist_position, tickets "
+            "FROM draw_requests WHERE batch = ? ORDER BY lottery_position",
+            (batch,),
+        )
+
+    def published_draw(self, batch: str) -> PublishedDraw:
+        """What an auditor needs to recompute ``batch``'s draw, with its registrations.
+
+        Raises
+        ------
+        UsageError
+            The batch has not been drawn (the message lists those that have).
+        """
+        from slotopt.verify.audit import PublishedDraw  # scipy is slow to import; audits only
+
+        d = self.draw(batch)
+        if d is None:
+            drawn = sorted(self.finished())
+            raise UsageError(
+                f"batch {batch!r} has no recorded draw in {self.path}; drawn batches: "
+                f"{', '.join(drawn) or 'none'}"
+            )
+        com = self.commitment(batch)
+        inputs = self.draw_inputs(batch)
+        registered, registered_slots = self.registered(batch)
+        return PublishedDraw(
+            batch=batch,
+            mechanism=str(d["mechanism"]),
+            params=d["params"],
+            context=str(d["context"]),
+            commitment=None if com is None else str(com["commitment"]),
+            secret=d["secret"],
+            public=d["public"],
+            seed=d["seed"],
+            requests=inputs["requests"],
+            request_slots=inputs["request_slots"],
+            slots=inputs["slots"],
+            allocation=self.allocations(batch),
+            registered=registered,
+            registered_slots=registered_slots,
+            source=str(self.path),
+        )
+
+    def events(self, batch: str | None = None) -> pd.DataFrame:
+        if batch is None:
+            return self._frame("SELECT * FROM events ORDER BY seq")
+        return self._frame("SELECT * FROM events WHERE batch = ? ORDER BY seq", (batch,))
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """Validated requests of one registration call: digests computed, and each request's
+    acceptable slots as the JSON stored in ``requests.slots``."""
+
+    batch: str
+    rid: list[str]
+    ikh: list[str]
+    reg: list[int]
+    tier: list[int]
+    carry: list[int]
+    digest: list[str]
+    slots: list[str]
+
+
+def _text_column(s: pd.Series, what: str, col: str) -> list[str]:
+    text = s.astype(str)
+    bad = text.str.len().eq(0) | text.str.contains("\0", regex=False)
+    if bad.any():
+        raise UsageError(
+            f"{what}: {col} {s.iloc[int(np.flatnonzero(bad.to_numpy())[0])]!r} must be a "
+            "non-empty string without NUL characters"
+        )
+    return text.tolist()
+
+
+def _nullable_ints(s: pd.Series) -> list[int | None]:
+    arr = pd.array(s, dtype="Int64")
+    values = arr.to_numpy(dtype=np.int64, na_value=0).tolist()
+    return [None if m else v for v, m in zip(values, arr.isna().tolist(), strict=True)]
+
+
+def _prepare(batch: str, requests: pd.DataFrame, request_slots: pd.DataFrame) -> _Prepared:
+    what = f"register(batch {batch!r})"
+    need = ["request_id", "identity_key_hash", "registered_at", "priority_tier", "carry_over"]
+    missing = [c for c in need if c not in requests.columns]
+    missing += [
+        f"request_slots.{c}" for c in ("request_id", "slot_id") if c not in request_slots.columns
+    ]
+    if missing:
+        raise UsageError(f"{what}: missing column(s) {', '.join(missing)}")
+    rid_s = pd.Series(_text_column(requests["request_id"], what, "request_id"), dtype=object)
+    dup = rid_s.duplicated()
+    if dup.any():
+        raise UsageError(f"{what}: request_id {rid_s[dup].iloc[0]!r} appears twice")
+    ikh_s = requests["identity_key_hash"].astype(str)
+    bad = ~ikh_s.str.fullmatch(r"[0-9a-f]{64}")
+    if bad.any():
+        raise UsageError(
+            f"{what}: identity_key_hash {ikh_s[bad].iloc[0]!r} is not 64 lowercase hex digits"
+        )
+    reg = _int_list(requests, "registered_at", what)
+    tier = _int_list(requests, "priority_tier", what)
+    carry = _int_list(requests, "carry_over", what)
+    if min(tier, default=0) < 0 or min(carry, default=0) < 0:
+        raise UsageError(f"{what}: priority_tier and carry_over must be >= 0")
+    rid, ikh = rid_s.tolist(), ikh_s.tolist()
+
+    grouped = _group_slots(rid, request_slots, what)
+
+    # request_digest() inlined for speed (a million requests); the tests check both agree.
+    sha = hashlib.sha256
+    head = f"{REQUEST_TAG}\0{batch}\0"
+    digest = []
+    tails = grouped.tails
+    for i, r in enumerate(rid):
+        text = f"{head}{r}\0{ikh[i]}\0{reg[i]}\0{tier[i]}\0{carry[i]}{tails[i]}"
+        digest.append(sha(text.encode()).hexdigest())
+    return _Prepared(batch, rid, ikh, reg, tier, carry, digest, grouped.json)
+
+
+@dataclass(frozen=True)
+class _Grouped:
+    """Acceptable slots per request, in slot-id order: the request digest's tail
+    (``NUL slot_id NUL rank`` for each) and the stored JSON (``[["slot_id", rank], ...]``)."""
+
+    tails: list[str]
+    json: list[str]
+
+
+def _group_slots(
+    rid: list[str], request_slots: pd.DataFrame, what: str, *, tails: bool = True
+) -> _Grouped:
+    acc_code = pd.Index(pd.Series(rid, dtype=object)).get_indexer(
+        request_slots["request_id"].astype(str)
+    )
+    if (acc_code < 0).any():
+        stray = request_slots["request_id"].iloc[int(np.flatnonzero(acc_code < 0)[0])]
+        raise UsageError(f"{what}: request_slots names request {stray!r}, not in requests")
+    sid = _text_column(request_slots["slot_id"], what, "slot_id")
+    ranks = (
+        _nullable_ints(request_slots["rank"])
+        if "rank" in request_slots.columns
+        else [None] * len(sid)
+    )
+    if any(k is not None and k < 1 for k in ranks):
+        raise UsageError(f"{what}: a rank must be >= 1 (or empty)")
+    s_codes, uniques = pd.factorize(pd.Series(sid, dtype=object), sort=True)
+    order = np.lexsort((s_codes, acc_code))
+    a_sorted, s_sorted = acc_code[order], s_codes[order]
+    twice = np.flatnonzero((a_sorted[1:] == a_sorted[:-1]) & (s_sorted[1:] == s_sorted[:-1]))
+    if len(twice):
+        k = int(order[twice[0]])
+        raise UsageError(f"{what}: request {rid[acc_code[k]]!r} lists slot {sid[k]!r} twice")
+    ptr = np.zeros(len(rid) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(acc_code, minlength=len(rid)), out=ptr[1:])
+    bounds = ptr.tolist()
+    encoded = [json.dumps(str(u)) for u in uniques]  # JSON-escaped once per distinct slot
+    ks = order.tolist()
+    json_parts = [
+        f"[{encoded[code]},{'null' if ranks[k] is None else ranks[k]}]"
+        for k, code in zip(ks, s_sorted.tolist(), strict=True)
+    ]
+    docs = ["[" + ",".join(json_parts[bounds[i] : bounds[i + 1]]) + "]" for i in range(len(rid))]
+    if not tails:
+        return _Grouped([], docs)
+    tail_parts = [f"\0{sid[k]}\0{'' if ranks[k] is None else ranks[k]}" for k in ks]
+    return _Grouped(["".join(tail_parts[bounds[i] : bounds[i + 1]]) for i in range(len(rid))], docs)
+
+
+def _slots_json(pairs: Sequence[tuple[str, int | None]]) -> str:
+    """The stored JSON of sorted ``(slot_id, rank)`` pairs (same text as ``_group_slots``)."""
+    return "[" + ",".join(f"[{json.dumps(s)},{'null' if k is None else k}]" for s, k in pairs) + "]"
+
+
+def parse_slots(text: str) -> list[tuple[str, int | None]]:
+    """``(slot_id, rank)`` pairs of a stored ``slots`` column (rank None when unranked)."""
+    return [(str(s), None if k is None else int(k)) for s, k in json.loads(text)]
+
+
+def _slot_frame(rid: list[str], slots: list[str]) -> pd.DataFrame:
+    """``request_id``, ``slot_id``, ``rank`` (nullable) from stored ``slots`` columns."""
+    rows = [(r, s, k) for r, text in zip(rid, slots, strict=True) for s, k in parse_slots(text)]
+    df = pd.DataFrame(rows, columns=["request_id", "slot_id", "rank"], dtype=object)
+    df["rank"] = pd.array(df["rank"].tolist(), dtype="Int64")
+    return df
