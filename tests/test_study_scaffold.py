@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+import slotopt
 from slotopt._atomic import OutputExistsError
 from slotopt.run.studies.scaffold import GroupResult, StudyOutput, factorial, run_design
 
@@ -95,9 +96,12 @@ def test_study_output_writes_tables_and_summary_and_never_overwrites(tmp_path: P
     assert result.figures() == {}
     result.to_folder(out)
     assert {p.name for p in out.iterdir()} == {"runs.csv", "summary.json"}
-    assert json.loads((out / "summary.json").read_text()) == {"n": 2}
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary.pop("files") == ["runs.csv", "summary.json"]  # the folder's manifest
+    assert summary.pop("slotopt_version") == slotopt.__version__  # what --force looks for
+    assert summary == {"n": 2}
     pd.testing.assert_frame_equal(pd.read_csv(out / "runs.csv"), result.table)
     with pytest.raises(OutputExistsError):
         result.to_folder(out)
     _Tiny(factorial({"x": [5]})).to_folder(out, force=True)
-    assert json.loads((out / "summary.json").read_text()) == {"n": 1}
+    assert json.loads((out / "summary.json").read_text())["n"] == 1

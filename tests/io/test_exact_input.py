@@ -305,13 +305,6 @@ def test_every_row_one_field_too_long_is_not_taken_as_an_index(tmp_path: Path) -
     assert "applicants.csv row 1: row 1 has 3 fields, the header has 2" in msg
 
 
-@pytest.mark.xfail(
-    reason="verify.matching.max_flow_value casts capacities to int32 (3e9 wraps negative); the "
-    "certificates belong to another branch: clip each capacity to the number of applicants "
-    "before the cast",
-    raises=slotopt.VerificationError,
-    strict=False,
-)
 def test_certificates_hold_for_a_capacity_beyond_32_bits(tmp_path: Path) -> None:
     inst = slotopt.load_instance(
         folder(tmp_path, slots_csv="slot_id,capacity\nm,3000000000\nn,2\n")

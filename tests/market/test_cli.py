@@ -87,8 +87,14 @@ def test_existing_output_is_kept_without_force(
     assert run(cfg, out) == 2
     assert "--force" in capsys.readouterr().err
     assert (out / "mine.txt").read_text() == "keep me"
-    assert run(cfg, out, "--force") == 0
-    assert not (out / "mine.txt").exists() and (out / "summary.json").is_file()
+    # --force replaces only a folder slotopt wrote itself, never one holding a user's files
+    assert run(cfg, out, "--force") == 2
+    assert "not written by slotopt" in capsys.readouterr().err
+    assert (out / "mine.txt").read_text() == "keep me"
+    (out / "mine.txt").unlink()
+    out.rmdir()
+    assert run(cfg, out) == 0
+    assert run(cfg, out, "--force") == 0 and (out / "summary.json").is_file()
 
 
 def test_no_progress_bar_when_stderr_is_not_a_terminal(

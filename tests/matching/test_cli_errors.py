@@ -121,12 +121,6 @@ def test_second_stage_on_an_offer_set_instance(
     assert not out.exists()
 
 
-@pytest.mark.xfail(
-    reason="solve_offer_set raises a plain ValueError for a matching method; the solver half "
-    "of the error contract (UsageError inside the solve functions) is on another branch",
-    raises=ValueError,
-    strict=False,
-)
 def test_matching_method_on_an_offer_set_instance(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -69,6 +69,8 @@ def write_result_folder(result: Any, out: str | Path, *, force: bool = False) ->
     inputs = result_inputs(getattr(result, "instance", None))
     check_output_folder(out, force=force, inputs=inputs)  # before building tables and figures
     summary = dict(result.summary())
+    # the marker that lets a later --force recognise the folder as slotopt's own
+    summary.setdefault("slotopt_version", __version__)
     tables = result.tables()
     figures_fn = getattr(result, "figures", None)
     figures = figures_fn() if figures_fn is not None else {}

@@ -28,5 +28,9 @@ def non_negative_int(text: str) -> int:
     return _checked(text, int, lambda v: v >= 0, "an integer >= 0")
 
 
+def non_negative_float(text: str) -> float:
+    return _checked(text, float, lambda v: v >= 0 and math.isfinite(v), "a number >= 0")
+
+
 def positive_float(text: str) -> float:
     return _checked(text, float, lambda v: v > 0 and math.isfinite(v), "a positive number")

@@ -8,7 +8,7 @@ from pathlib import Path
 from slotopt._atomic import check_output_folder
 from slotopt.errors import UsageError
 from slotopt.instance import load_instance
-from slotopt.run.commands._args import non_negative_int, positive_float
+from slotopt.run.commands._args import non_negative_float, non_negative_int
 from slotopt.run.folders import check_result_folder
 from slotopt.run.solve import solve
 
@@ -50,9 +50,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--time-limit",
-        type=positive_float,
+        type=non_negative_float,
         default=None,
-        help="seconds per solver call (MIP methods)",
+        help="seconds per solver call (MIP methods; 0 stops at HiGHS's first check)",
     )
     p.add_argument("--force", action="store_true", help="replace an existing result folder")
     p.set_defaults(run=run)
