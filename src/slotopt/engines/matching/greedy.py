@@ -20,6 +20,9 @@ N. Arnosti (2021), "A Better Way to Schedule Vaccinations", Algorithm 1 and Theo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 from slotopt.engines.matching import kernel
@@ -72,55 +75,93 @@ def greedy_matching(
     order = np.asarray(order, dtype=np.int64)
     t_indptr = types.indptr.astype(np.int64)
     t_slots = least_contested_first(types, inst.capacity)
-    matched, occ, _ = run_kernel(
-        types.type_of[order], t_indptr, t_slots, inst.capacity, compiled=compiled
+    seq = types.type_of[order]
+    out = run_kernel(
+        seq,
+        np.full(len(seq), -2, dtype=np.int64),
+        t_indptr,
+        t_slots,
+        inst.capacity,
+        compiled=compiled,
     )
-    return distribute(types.type_of, order, t_indptr, t_slots, matched, occ)
+    return distribute(types.type_of, order, t_indptr, t_slots, out["matched"], out["occ"])
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A schedule replayed in priority order (see :func:`replay_schedule`).
+
+    ``component_of[i]``: the component whose failed search shows that unmatched applicant ``i``
+    could not be added (-1 otherwise); ``components[c]`` its slots, ``refs[c]`` the earlier
+    components it ran into; ``room[i]`` a free slot an augmenting path for unmatched applicant
+    ``i`` reached (-1 when none) and ``moves[i]`` how many applicants that path moves, the
+    newcomer included.
+    """
+
+    component_of: np.ndarray
+    components: tuple[tuple[int, ...], ...]
+    refs: tuple[tuple[int, ...], ...]
+    room: np.ndarray
+    moves: np.ndarray
+
+
+def replay_schedule(
+    inst: MatchingInstance,
+    slot_of: np.ndarray,
+    order: np.ndarray,
+    *,
+    compiled: bool | None = None,
+) -> Replay:
+    """Place the matched applicants of a feasible schedule in priority order and search for
+    room for each unmatched one at its turn, without moving anyone for it."""
+    types = inst.types
+    order = np.asarray(order, dtype=np.int64)
+    t_indptr = types.indptr.astype(np.int64)
+    t_slots = types.slots.astype(np.int64)  # sorted within each type: pairs found by bisection
+    seq = types.type_of[order]
+    n_slots = max(inst.n_slots, 1)
+    owner = np.repeat(np.arange(types.n_types, dtype=np.int64), np.diff(t_indptr))
+    slots_in_order = slot_of[order]
+    forced = np.full(len(seq), -1, dtype=np.int64)
+    placed = slots_in_order >= 0
+    forced[placed] = np.searchsorted(
+        owner * n_slots + t_slots, seq[placed] * n_slots + slots_in_order[placed]
+    )
+    out = run_kernel(seq, forced, t_indptr, t_slots, inst.capacity, compiled=compiled)
+    n_comp = out["n_comp"]
+    component_of = np.full(inst.n_applicants, -1, dtype=np.int64)
+    component_of[order] = out["comp_of"]
+    room = np.full(inst.n_applicants, -1, dtype=np.int64)
+    room[order] = out["found_slot"]
+    moves = np.zeros(inst.n_applicants, dtype=np.int64)
+    moves[order] = out["found_moves"]
+    return Replay(
+        component_of=component_of,
+        components=_split(out["comp_slots"], out["comp_indptr"][: n_comp + 1]),
+        refs=_split(out["refs"], out["ref_indptr"][: n_comp + 1]),
+        room=room,
+        moves=moves,
+    )
+
+
+def _split(flat: np.ndarray, indptr: np.ndarray) -> tuple[tuple[int, ...], ...]:
+    values = flat[: int(indptr[-1])].tolist()
+    bounds = indptr.tolist()
+    return tuple(tuple(values[bounds[c] : bounds[c + 1]]) for c in range(len(bounds) - 1))
 
 
 def run_kernel(
     seq: np.ndarray,
+    forced: np.ndarray,
     t_indptr: np.ndarray,
     t_slots: np.ndarray,
     capacity: np.ndarray,
     *,
     compiled: bool | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Run the kernel on a type sequence; returns ``matched`` per type, ``occ`` per pair and the
-    kernel's ``stats`` (see :func:`~slotopt.engines.matching.kernel.greedy_kernel`)."""
-    n_types, n_pairs, n_slots = len(t_indptr) - 1, len(t_slots), len(capacity)
-    pair_type = np.repeat(np.arange(n_types, dtype=np.int64), np.diff(t_indptr))
-    # Free capacity beyond the number of types' members never matters; clipping keeps int64
-    # arithmetic safe for huge capacities.
-    free = np.minimum(capacity.astype(np.int64), len(seq)).astype(np.int64)
-    roster_size = np.minimum(free, np.bincount(t_slots, minlength=n_slots))
-    s_start = np.zeros(n_slots, dtype=np.int64)
-    np.cumsum(roster_size[:-1], out=s_start[1:])
-    buffers = dict(
-        seq=np.ascontiguousarray(seq, dtype=np.int64),
-        t_indptr=t_indptr,
-        t_slots=t_slots,
-        pair_type=pair_type,
-        free=free,
-        occ=np.zeros(n_pairs, dtype=np.int64),
-        s_start=s_start,
-        s_len=np.zeros(n_slots, dtype=np.int64),
-        roster=np.zeros(max(int(roster_size.sum()), 1), dtype=np.int64),
-        roster_type=np.zeros(max(int(roster_size.sum()), 1), dtype=np.int64),
-        slot_at=np.full(n_pairs, -1, dtype=np.int64),
-        matched=np.zeros(n_types, dtype=np.int64),
-        ptr=t_indptr[:-1].copy(),
-        dead_type=np.zeros(n_types, dtype=np.bool_),
-        dead_slot=np.zeros(n_slots, dtype=np.bool_),
-        stamp=np.zeros(n_types, dtype=np.int64),
-        seen=np.zeros(n_slots, dtype=np.int64),
-        in_pair=np.zeros(n_slots, dtype=np.int64),
-        from_pair=np.zeros(n_slots, dtype=np.int64),
-        reached=np.zeros(n_slots, dtype=np.int64),
-        touched=np.zeros(max(n_types, 1), dtype=np.int64),
-        expand=np.zeros(max(n_types, 1), dtype=np.int64),
-        stats=np.zeros(4, dtype=np.int64),
-    )
+) -> dict[str, Any]:
+    """Run :func:`~slotopt.engines.matching.kernel.greedy_kernel` on a type sequence; returns
+    its output buffers by name (``matched``, ``occ``, ``comp_of``, ``stats``, ...) and
+    ``n_comp``."""
     fn = None if compiled is False else kernel.compiled_kernel()
     if compiled and fn is None:
         raise RuntimeError(
@@ -128,35 +169,82 @@ def run_kernel(
             "install slotopt[fast]"
         )
     if fn is not None:
+        buffers = _buffers(seq, forced, t_indptr, t_slots, capacity)
         try:
-            fn(**buffers)
-            return buffers["matched"], buffers["occ"], buffers["stats"]
+            n_comp = fn(**buffers)
         except Exception as exc:  # a numba that imports but cannot compile: fall back for good
             if compiled:
                 raise
             kernel.mark_unusable(exc)
-            buffers = _reset(buffers, capacity, len(seq), t_indptr)
-    lists = {k: v.tolist() for k, v in buffers.items()}
-    kernel.greedy_kernel(**lists)
-    matched, occ, stats = (
-        np.asarray(lists[k], dtype=np.int64) for k in ("matched", "occ", "stats")
-    )
-    return matched, occ, stats
+        else:
+            return {**buffers, "n_comp": int(n_comp)}
+    arrays = _buffers(seq, forced, t_indptr, t_slots, capacity)
+    lists = {k: v.tolist() for k, v in arrays.items()}
+    n_comp = kernel.greedy_kernel(**lists)
+    out = {k: np.asarray(v, dtype=arrays[k].dtype) for k, v in lists.items()}
+    return {**out, "n_comp": int(n_comp)}
 
 
-def _reset(
-    buffers: dict[str, np.ndarray], capacity: np.ndarray, n: int, t_indptr: np.ndarray
+def _buffers(
+    seq: np.ndarray,
+    forced: np.ndarray,
+    t_indptr: np.ndarray,
+    t_slots: np.ndarray,
+    capacity: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """Fresh state after a compiled call that raised part-way."""
-    out = dict(buffers)
-    out["free"] = np.minimum(capacity.astype(np.int64), n).astype(np.int64)
-    for name in ("occ", "s_len", "matched", "stamp", "seen", "stats"):
-        out[name] = np.zeros_like(buffers[name])
-    out["slot_at"] = np.full_like(buffers["slot_at"], -1)
-    out["ptr"] = t_indptr[:-1].copy()
-    out["dead_type"] = np.zeros_like(buffers["dead_type"])
-    out["dead_slot"] = np.zeros_like(buffers["dead_slot"])
-    return out
+    """Fresh input and work buffers of the kernel (layout in its module docstring)."""
+    n_types, n_pairs, n_slots, n = len(t_indptr) - 1, len(t_slots), len(capacity), len(seq)
+    pair_type = np.repeat(np.arange(n_types, dtype=np.int64), np.diff(t_indptr))
+    # Free capacity beyond the number of applicants never matters; clipping keeps int64
+    # arithmetic safe for huge capacities.
+    free = np.minimum(capacity.astype(np.int64), n).astype(np.int64)
+    roster_size = np.minimum(free, np.bincount(t_slots, minlength=n_slots))
+    s_start = np.zeros(n_slots, dtype=np.int64)
+    np.cumsum(roster_size[:-1], out=s_start[1:])
+    roster_total = max(int(roster_size.sum()), 1)
+    width = max(n_types, 1)
+
+    def zeros(size: int) -> np.ndarray:
+        return np.zeros(size, dtype=np.int64)
+
+    def minus_one(size: int) -> np.ndarray:
+        return np.full(size, -1, dtype=np.int64)
+
+    return dict(
+        seq=np.ascontiguousarray(seq, dtype=np.int64),
+        forced=np.ascontiguousarray(forced, dtype=np.int64),
+        t_indptr=t_indptr,
+        t_slots=t_slots,
+        pair_type=pair_type,
+        free=free,
+        occ=zeros(n_pairs),
+        s_start=s_start,
+        s_len=zeros(n_slots),
+        roster=zeros(roster_total),
+        roster_type=zeros(roster_total),
+        slot_at=minus_one(n_pairs),
+        matched=zeros(n_types),
+        ptr=t_indptr[:-1].copy(),
+        type_comp=minus_one(n_types),
+        slot_comp=minus_one(n_slots),
+        stamp=zeros(n_types),
+        seen=zeros(n_slots),
+        in_pair=zeros(n_slots),
+        from_pair=zeros(n_slots),
+        reached=zeros(n_slots),
+        touched=zeros(width),
+        expand=zeros(width),
+        comp_of=minus_one(n),
+        comp_indptr=zeros(width + 1),
+        comp_slots=zeros(max(n_slots, 1)),
+        ref_indptr=zeros(width + 1),
+        # one failed search adds at most as many refs as it can meet components
+        refs=zeros(max(n_pairs, 1)),
+        ref_stamp=zeros(width),
+        found_slot=minus_one(n),
+        found_moves=zeros(n),
+        stats=zeros(4),
+    )
 
 
 def distribute(

@@ -17,12 +17,17 @@ Data layout (``P`` = type-slot pairs, ``S`` = slots, ``T`` = types):
   removal swaps in the last entry. The list of a slot holds at most ``min(capacity, types accepting
   it)`` entries, which is how ``s_start`` is sized.
 
+The same loop replays a given schedule in priority order (``forced``), which is how the
+certificates build their priority witnesses: each unmatched applicant's failed search is the
+closed, full set of slots that proves it could not be added.
+
 One augmenting-path search is a breadth-first search over types, in which each type is
 expanded once and every occupant of a newly reached slot is asked at once for a free slot (an
 O(1) pointer test, the pointer only moving forward), so a search stops at the first type that
 can move out. A failed search marks
-every slot it reached dead (full, and closed: no occupant can leave) and every type it touched
-dead (no later member of it can be added), so neither is looked at again; since a type that fails
+every slot it reached dead (full, and closed: no occupant can leave; recorded as a *component*)
+and every type it touched dead (no later member of it can be added), so neither is looked at
+again; since a type that fails
 once never succeeds later, its remaining members are skipped in O(1).
 """
 
@@ -38,6 +43,7 @@ DISABLE_ENV = "SLOTOPT_DISABLE_NUMBA"
 
 def greedy_kernel(  # noqa: PLR0912, PLR0913, PLR0915 - one loop, kept whole for the compiler
     seq: Any,
+    forced: Any,
     t_indptr: Any,
     t_slots: Any,
     pair_type: Any,
@@ -50,8 +56,8 @@ def greedy_kernel(  # noqa: PLR0912, PLR0913, PLR0915 - one loop, kept whole for
     slot_at: Any,
     matched: Any,
     ptr: Any,
-    dead_type: Any,
-    dead_slot: Any,
+    type_comp: Any,
+    slot_comp: Any,
     stamp: Any,
     seen: Any,
     in_pair: Any,
@@ -59,24 +65,57 @@ def greedy_kernel(  # noqa: PLR0912, PLR0913, PLR0915 - one loop, kept whole for
     reached: Any,
     touched: Any,
     expand: Any,
+    comp_of: Any,
+    comp_indptr: Any,
+    comp_slots: Any,
+    ref_indptr: Any,
+    refs: Any,
+    ref_stamp: Any,
+    found_slot: Any,
+    found_moves: Any,
     stats: Any,
 ) -> int:
     """Run Algorithm 1 over the type sequence ``seq`` (the type of each applicant, in priority
-    order); fills ``matched`` (per type) and ``occ`` (per pair). Returns the number of failed
-    searches. Every other argument is a work buffer, described in the module docstring."""
+    order), or replay a given schedule; returns the number of components (failed searches).
+
+    ``forced[k]`` says what to do with entry ``k``: ``-2`` decide (Algorithm 1: add the
+    applicant if an augmenting path exists, and apply it), ``-1`` only search (the applicant is
+    unmatched in the schedule being replayed: a path found is recorded in ``found_slot[k]`` /
+    ``found_moves[k]`` and not applied), ``p >= 0`` place the applicant in pair ``p`` (matched
+    there in the schedule). Outputs: ``matched`` (per type), ``occ`` (per pair), ``comp_of[k]``
+    (the component whose failed search turned entry ``k`` away, else -1) and the components:
+    ``comp_slots[comp_indptr[c]:comp_indptr[c+1]]`` the slots search ``c`` found full and
+    closed, ``refs[ref_indptr[c]:ref_indptr[c+1]]`` the earlier components it ran into.
+    ``stats`` (4,) receives: direct placements, successful searches, slots reached by
+    successful searches, slots reached by failed ones. Every other argument is a work buffer
+    (module docstring).
+    """
     sid = 0
-    failures = 0
+    n_comp = 0
+    n_dead = 0
+    n_refs = 0
     for k in range(len(seq)):
         t = seq[k]
-        if dead_type[t]:
-            continue
-        # a free slot of t's own: the common case
         end = t_indptr[t + 1]
-        p = ptr[t]
-        while p < end and free[t_slots[p]] <= 0:
-            p += 1
-        ptr[t] = p
-        if p < end:
+        if end == t_indptr[t]:  # accepts nothing
+            continue
+        p = forced[k]
+        if p < 0 and type_comp[t] >= 0:  # failed before: never succeeds again
+            comp_of[k] = type_comp[t]
+            continue
+        if p < 0:
+            # a free slot of t's own: the common case
+            p = ptr[t]
+            while p < end and free[t_slots[p]] <= 0:
+                p += 1
+            ptr[t] = p
+            if p == end:
+                p = -1
+            elif forced[k] == -1:
+                found_slot[k] = t_slots[p]
+                found_moves[k] = 1
+                continue
+        if p >= 0:
             s = t_slots[p]
             free[s] -= 1
             if occ[p] == 0:
@@ -104,10 +143,18 @@ def greedy_kernel(  # noqa: PLR0912, PLR0913, PLR0915 - one loop, kept whole for
         found_to = -1
         a = -1  # the pair (type, slot) whose type's slots are being reached; -1: the newcomer
         u = t
+        ref_start = n_refs
         while True:
             for q in range(t_indptr[u], t_indptr[u + 1]):
                 s = t_slots[q]
-                if dead_slot[s] or seen[s] == sid:
+                c = slot_comp[s]
+                if c >= 0:
+                    if ref_stamp[c] != sid:
+                        ref_stamp[c] = sid
+                        refs[n_refs] = c
+                        n_refs += 1
+                    continue
+                if seen[s] == sid:
                     continue
                 seen[s] = sid
                 in_pair[s] = q
@@ -141,15 +188,31 @@ def greedy_kernel(  # noqa: PLR0912, PLR0913, PLR0915 - one loop, kept whole for
             head += 1
             u = pair_type[a]
         if found_to < 0:
-            failures += 1
+            # everything reached is full and closed for good: a new component
             stats[3] += n_reached
             for j in range(n_reached):
-                dead_slot[reached[j]] = True
+                slot_comp[reached[j]] = n_comp
+                comp_slots[n_dead] = reached[j]
+                n_dead += 1
+            comp_indptr[n_comp + 1] = n_dead
+            ref_indptr[n_comp + 1] = n_refs
             for j in range(n_touched):
-                dead_type[touched[j]] = True
+                type_comp[touched[j]] = n_comp
+            comp_of[k] = n_comp
+            n_comp += 1
             continue
+        n_refs = ref_start  # refs only matter for failed searches
         stats[1] += 1
         stats[2] += n_reached
+        if forced[k] == -1:
+            moves = 2
+            s = t_slots[found_from]
+            while from_pair[s] >= 0:
+                moves += 1
+                s = t_slots[from_pair[s]]
+            found_slot[k] = t_slots[found_to]
+            found_moves[k] = moves
+            continue
         # apply the path: found_from -> found_to, then back along the parents to the newcomer
         src = found_from
         dst = found_to
@@ -178,7 +241,7 @@ def greedy_kernel(  # noqa: PLR0912, PLR0913, PLR0915 - one loop, kept whole for
             dst = in_pair[s]
             src = from_pair[s]
         matched[t] += 1
-    return failures
+    return n_comp
 
 
 _COMPILED: Callable[..., int] | None = None
