@@ -20,6 +20,7 @@ from slotopt.errors import (
 from slotopt.instance import MatchingInstance, load_instance, write_instance
 from slotopt.instance.offer_set import OfferSetInstance, offer_set_from_dict
 from slotopt.run.solve import solve
+from slotopt.run.solve_all import solve_all
 
 __all__ = [
     "InfeasibleError",
@@ -34,5 +35,6 @@ __all__ = [
     "load_instance",
     "offer_set_from_dict",
     "solve",
+    "solve_all",
     "write_instance",
 ]

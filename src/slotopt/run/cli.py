@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "export",
     "study",
     "estimate",
+    "solve_all",
 )
 
 
