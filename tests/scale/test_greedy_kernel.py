@@ -94,6 +94,7 @@ def test_missing_numba_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_numba)
+    monkeypatch.setattr(greedy, "COMPILE_ABOVE", 0)
     monkeypatch.setattr(kernel, "_COMPILED", None)
     monkeypatch.setattr(kernel, "_COMPILE_ERROR", None)
     assert kernel.compiled_kernel() is None
@@ -112,6 +113,7 @@ def test_a_compiled_kernel_that_fails_when_called_falls_back(
 
     monkeypatch.setattr(kernel, "_COMPILED", broken)
     monkeypatch.setattr(kernel, "_COMPILE_ERROR", None)
+    monkeypatch.setattr(greedy, "COMPILE_ABOVE", 0)
     inst = generate_hub(300, seed=4)
     order = priority_order(inst.priority, inst.applicant_ids, 5)
     slot_of = greedy.greedy_matching(inst, order)

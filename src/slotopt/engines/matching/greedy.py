@@ -29,6 +29,11 @@ from slotopt.engines.matching import kernel
 from slotopt.instance.matching import ApplicantTypes, MatchingInstance
 
 
+COMPILE_ABOVE = 20_000
+"""With ``compiled=None``, instances with fewer applicants run the Python kernel: it finishes
+before numba would have loaded its cached machine code (about a second per process)."""
+
+
 def least_contested_first(types: ApplicantTypes, capacity: np.ndarray) -> np.ndarray:
     """Each type's slots reordered least contested first (applicants accepting the slot per
     place; ties by slot index), as one flat array aligned with ``types.indptr``.
@@ -62,8 +67,8 @@ def greedy_matching(
     order : ndarray of shape (A,)
         Applicant indices in final priority order.
     compiled
-        None (default) uses the numba kernel when numba imports and compiles, else the
-        pure-Python one; True requires the compiled kernel (``RuntimeError`` without it); False
+        None (default) uses the numba kernel when numba imports and compiles and the
+        instance has at least :data:`COMPILE_ABOVE` applicants, else the pure-Python one; True requires the compiled kernel (``RuntimeError`` without it); False
         forces pure Python. The schedule is the same either way.
 
     Returns
@@ -162,7 +167,8 @@ def run_kernel(
     """Run :func:`~slotopt.engines.matching.kernel.greedy_kernel` on a type sequence; returns
     its output buffers by name (``matched``, ``occ``, ``comp_of``, ``stats``, ...) and
     ``n_comp``."""
-    fn = None if compiled is False else kernel.compiled_kernel()
+    small = compiled is None and len(seq) < COMPILE_ABOVE
+    fn = None if compiled is False or small else kernel.compiled_kernel()
     if compiled and fn is None:
         raise RuntimeError(
             f"the compiled greedy is not available ({kernel.fallback_reason()}); "
