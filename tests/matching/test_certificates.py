@@ -59,12 +59,6 @@ def test_a_forged_witness_is_rejected() -> None:
     assert problems
 
 
-def test_verify_true_raises_on_a_failing_method(monkeypatch: pytest.MonkeyPatch) -> None:
-    from slotopt.run import solve_matching
-
-    monkeypatch.setitem(
-        solve_matching.METHODS, "serial-dictatorship",
-        "slotopt.engines.matching.serial:serial_dictatorship",
-    )
+def test_verify_true_raises_on_a_failing_method() -> None:
     with pytest.raises(slotopt.VerificationError, match="failed its certificates"):
         slotopt.solve(cases.footnote4(), method="serial-dictatorship", seed=0, verify=True)

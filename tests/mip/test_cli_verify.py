@@ -3,6 +3,7 @@ exits 1, bad input exits 2."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,8 @@ def test_serial_dictatorship_disagrees_on_footnote4(capsys: pytest.CaptureFixtur
 
 
 def test_a_broken_method_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(cv.METHODS, "lp", "tests.mip.test_cli_verify:_nobody")
+    broken = replace(cv.METHODS["lp"], target="tests.mip.test_cli_verify:_nobody")
+    monkeypatch.setitem(cv.METHODS, "lp", broken)
     df = cv.cross_validate(cases.chain(), ("greedy", "lp"), seed=0)
     assert not df.attrs["agree"]
     assert df.set_index("method").loc["lp", "same_matched_set"] is False

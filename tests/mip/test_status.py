@@ -1,4 +1,4 @@
-"""Solver statuses map onto our enums and exceptions; raise_on_failure=False returns them."""
+"""Solver statuses map onto our enums and exceptions; the opt-out returns them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import slotopt
 from slotopt.engines.matching.order import priority_order
-from slotopt.errors import InfeasibleError, SolverError
+from slotopt.errors import InfeasibleError, SolverError, UsageError
 from slotopt.formulations.matching_models import build_feasibility, build_max_appointments
 from slotopt.formulations.matching_solve import lexicographic_matching, weighted_lp_matching
 from slotopt.formulations.solver import (
@@ -93,10 +93,12 @@ def test_zero_time_limit_raises_solver_error() -> None:
 
 def test_zero_time_limit_status_with_opt_out() -> None:
     inst = _busy()
-    result = slotopt.solve(inst, method="lp", seed=1, time_limit=0, raise_on_failure=False)
-    assert result.extra["status"] == "time_limit"
+    result = slotopt.solve(inst, method="lp", seed=1, time_limit=0, on_failure="record")
+    (stage,) = result.stages
+    assert stage.stop is StopReason.time_limit and result.status is StopReason.time_limit
     # HiGHS may call the all-zero start "feasible" (it is), never "optimal"
-    assert result.extra["solution"] in ("none", "feasible")
+    assert stage.solution in (SolutionStatus.none, SolutionStatus.feasible)
+    assert not result.ok and "time_limit" in (result.failure or "")
     assert result.n_matched == 0  # nobody is scheduled from an unfinished solve
     compiled = compile_model(build_max_appointments(inst))
     out = compiled.solve(time_limit=0, raise_on_failure=False)
@@ -116,9 +118,9 @@ def test_zero_time_limit_status_with_opt_out() -> None:
 def test_unknown_option_is_refused() -> None:
     inst = cases.chain()
     order = priority_order(inst.priority, inst.applicant_ids, 0)
-    with pytest.raises(ValueError, match="levels"):
+    with pytest.raises(UsageError, match="levels"):
         weighted_lp_matching(inst, order, levels="tiers")
-    with pytest.raises(ValueError, match="levels must be"):
+    with pytest.raises(UsageError, match="levels must be"):
         lexicographic_matching(inst, order, levels="weeks")
 
 

@@ -138,7 +138,7 @@ def test_verification_catches_a_wrong_solution() -> None:
 
 
 def test_verify_raises(monkeypatch: pytest.MonkeyPatch) -> None:
-    import slotopt.run.solve_offer_set as mod
+    import slotopt.engines.offer_set.dp as mod  # where the registry's DP methods live
 
     inst = offer_set_from_dict(SMALL.spec())
 

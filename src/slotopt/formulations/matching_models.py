@@ -147,9 +147,11 @@ def matching_network(inst: MatchingInstance) -> MatchingNetwork:
     group_slots = used[order]
     group_indptr = np.zeros(n_groups + 1, dtype=np.int64)
     np.cumsum(np.bincount(group_of[used], minlength=n_groups), out=group_indptr[1:])
-    capacity = np.bincount(group_of[used], weights=inst.capacity[used], minlength=n_groups).astype(
-        np.int64
-    )
+    # No slot serves more than all applicants, so larger capacities are clipped there: an
+    # equivalent model (unchanged for every capacity <= |A|) whose sums stay exact for any
+    # capacity the loader accepts (up to 2**62)
+    seats = np.minimum(inst.capacity[used], inst.n_applicants)
+    capacity = np.bincount(group_of[used], weights=seats, minlength=n_groups).astype(np.int64)
 
     pair_group_all = group_of[slot]
     keep = pair_group_all >= 0
@@ -638,7 +640,8 @@ def build_second_stage(
     )
     m.capacity = pyo.Param(
         m.slots,
-        initialize={s: int(inst.capacity[s]) for s in used.tolist()},
+        # no slot holds more than all applicants (equivalent; unchanged for capacities <= |A|)
+        initialize={s: min(int(inst.capacity[s]), inst.n_applicants) for s in used.tolist()},
         within=pyo.NonNegativeIntegers,
         doc="d_s: appointments in slot s",
     )

@@ -15,9 +15,11 @@ are network matrices, so their basic optimal solutions are integral (Hoffman and
 code checks every solution it uses instead of relying on that, and refuses a fractional one.
 
 Failures raise (:class:`~slotopt.errors.InfeasibleError`, :class:`~slotopt.errors.SolverError`)
-unless ``raise_on_failure=False``, in which case nobody is matched and ``info["status"]`` says
-why: the solver's stop reason, or ``"error"`` (with ``info["error"]``) for a solution that
-cannot be used, such as a fractional one.
+unless ``raise_on_failure=False``, in which case nobody is matched, ``info["status"]`` and
+``info["solution"]`` say why (the solver's stop reason and solution status, by their enum
+values; ``"error"`` and ``"none"`` for a solution that cannot be used, such as a fractional one)
+and ``info["message"]`` is the message the error would have carried. ``slotopt.solve`` turns
+these into the result's :class:`~slotopt.run.outcome.StageOutcome` (``on_failure="record"``).
 
 References
 ----------
@@ -33,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from slotopt.errors import SolverError
+from slotopt.errors import SlotoptError, SolverError, UsageError
 from slotopt.formulations.matching_models import (
     Levels,
     MatchingNetwork,
@@ -50,6 +52,7 @@ from slotopt.formulations.solver import (
     CompiledModel,
     SolveOutcome,
     StopReason,
+    check_solver_options,
     compile_model,
     raise_for_outcome,
 )
@@ -92,16 +95,18 @@ SECOND_STAGE_OPTIONS: dict[str, Any] = {"solver": "ipm", "run_crossover": "on"}
 # with crossover took 3.3 s at 100,000 applicants against 13 s for the dual simplex.
 FLOW_OPTIONS: dict[str, Any] = {"solver": "ipm", "run_crossover": "on"}
 
-_SOLVE_KEYS = {"time_limit", "mip_gap", "threads", "raise_on_failure"}
+# progress: a callback progress(done, total) for the sequences (the run layer draws it)
+_SOLVE_KEYS = {"time_limit", "mip_gap", "threads", "raise_on_failure", "log", "progress"}
 
 
 def _split_options(method: str, options: dict[str, Any], extra: set[str]) -> dict[str, Any]:
     unknown = set(options) - _SOLVE_KEYS - extra
     if unknown:
         allowed = ", ".join(sorted(_SOLVE_KEYS | extra))
-        raise ValueError(
+        raise UsageError(
             f"unknown option(s) {', '.join(sorted(unknown))} for {method}; allowed: {allowed}"
         )
+    check_solver_options(options)
     return options
 
 
@@ -113,6 +118,8 @@ class _Run:
         self.time_limit = options.get("time_limit")
         self.mip_gap = options.get("mip_gap")
         self.threads = options.get("threads")
+        self.log = options.get("log")
+        self.progress = options.get("progress")
         self.raise_on_failure = bool(options.get("raise_on_failure", True))
         self.build_seconds = 0.0
         self.translate_seconds = 0.0
@@ -141,6 +148,7 @@ class _Run:
             threads=self.threads,
             options=options,
             raise_on_failure=False,
+            log=self.log,
             what=what,
             warm_start=warm_start,
         )
@@ -149,6 +157,10 @@ class _Run:
         self.iterations += out.iterations or 0
         self.last = out
         return out
+
+    def step(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(done, total)
 
     def info(self, **more: Any) -> dict[str, Any]:
         last = self.last
@@ -180,18 +192,25 @@ def _require_optimal(run: _Run, out: SolveOutcome, what: str) -> None:
 
 
 def _failure(run: _Run, n: int, exc: _Failed, **more: Any) -> tuple[np.ndarray, dict[str, Any]]:
-    if run.raise_on_failure:
+    try:
         raise_for_outcome(exc.outcome, what=exc.what, time_limit=run.time_limit)
-    return np.full(n, -1, dtype=np.int64), run.info(failed_model=exc.what, **more)
+    except SlotoptError as err:
+        if run.raise_on_failure:
+            raise
+        message = str(err)
+    else:  # pragma: no cover - _Failed is only raised for outcomes that are not ok
+        message = ""
+    return np.full(n, -1, dtype=np.int64), run.info(failed_model=exc.what, message=message, **more)
 
 
 def _error(run: _Run, n: int, exc: SolverError, **more: Any) -> tuple[np.ndarray, dict[str, Any]]:
     """A solution that cannot be used (fractional, inconsistent): raise, or with the opt-out
-    schedule nobody and say why (``status`` "error", ``error`` the message)."""
+    schedule nobody and say why (``status`` "error", ``solution`` "none", ``error`` and
+    ``message`` the message)."""
     if run.raise_on_failure:
         raise exc
     info = run.info(**more)
-    info.update(status="error", error=str(exc))
+    info.update(status="error", solution="none", error=str(exc), message=str(exc))
     return np.full(n, -1, dtype=np.int64), info
 
 
@@ -256,12 +275,15 @@ def assign_slots(
     member = served_members[np.repeat(start[by_group], f) + _ranges(f)]
     group = np.repeat(net.pair_group[by_group], f)
     within = _ranges(np.bincount(group, minlength=net.n_groups))
-    # the slots of every group, each repeated by its capacity, group after group
-    fill = np.repeat(net.group_slots, inst.capacity[net.group_slots])
-    fill_start = np.zeros(net.n_groups + 1, dtype=np.int64)
-    np.cumsum(net.capacity, out=fill_start[1:])
+    # the seats of every group's slots laid end to end, group after group: the k-th member a
+    # group serves takes its k-th seat. Seats are counted, never materialised (a capacity may
+    # be 2**40), and no slot needs more seats than there are applicants.
+    seats = np.minimum(inst.capacity[net.group_slots], inst.n_applicants)
+    ends = np.cumsum(seats)
+    group_first_seat = (ends - seats)[net.group_indptr[:-1]]
     slot_of = np.full(inst.n_applicants, -1, dtype=np.int64)
-    slot_of[member] = fill[fill_start[group] + within]
+    seat = group_first_seat[group] + within
+    slot_of[member] = net.group_slots[np.searchsorted(ends, seat, side="right")]
     return slot_of
 
 
@@ -333,7 +355,7 @@ def weighted_lp_matching(
         Applicant indices in final priority order.
     **options
         ``weights`` (shape (A,), strictly decreasing in position; default ``|A| + 1 -
-        position``), ``time_limit``, ``mip_gap``, ``threads``, ``raise_on_failure``.
+        position``), ``time_limit``, ``mip_gap``, ``threads``, ``raise_on_failure``, ``log``.
 
     Returns
     -------
@@ -403,7 +425,7 @@ def lexicographic_matching(
         ``levels``: ``"positions"`` (default; one level per applicant, Algorithm 1 exactly) or
         ``"tiers"`` (one level per ``priority`` value, then the weighted objective decides
         inside the tiers by lottery order); ``time_limit`` (per solve), ``mip_gap``,
-        ``threads``, ``raise_on_failure``.
+        ``threads``, ``raise_on_failure``, ``log``.
 
     Returns
     -------
@@ -427,7 +449,7 @@ def lexicographic_matching(
     _split_options("method lexicographic", options, {"levels"})
     levels: Levels = options.get("levels", "positions")
     if levels not in ("positions", "tiers"):
-        raise ValueError(f"levels must be 'positions' or 'tiers', got {levels!r}")
+        raise UsageError(f"levels must be 'positions' or 'tiers', got {levels!r}")
     run = _Run("lexicographic", options)
     net = run.build(lambda: matching_network(inst))
     model = run.build(lambda: build_lexicographic(inst, order, levels, net=net))
@@ -502,6 +524,7 @@ def _positions(
     k = 0
     n = len(order)
     while k < n:
+        run.step(k, n)
         take = order[k : k + size]
         k += size
         before = int(dead.sum())
@@ -534,7 +557,9 @@ def _tiers(
     run: _Run,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     counts: dict[str, int] = {}
-    for tier in model.tiers:
+    n_tiers = len(model.tiers)
+    for j, tier in enumerate(model.tiers):
+        run.step(j, n_tiers + 1)
         objective = model.tier_matched[tier]
         compiled.set_objective(objective)
         what = f"lexicographic tier {tier} model"
@@ -575,7 +600,7 @@ def min_rank_assignment(
     matched_mask : ndarray of shape (A,), bool
         The matched set, kept exactly.
     **options
-        ``time_limit``, ``mip_gap``, ``threads``, ``raise_on_failure``.
+        ``time_limit``, ``mip_gap``, ``threads``, ``raise_on_failure``, ``log``.
 
     Returns
     -------
@@ -610,7 +635,7 @@ def _second_stage(
     run = _Run(name, options)
     mask = np.asarray(matched_mask, dtype=bool)
     if mask.shape != (inst.n_applicants,):
-        raise ValueError(f"matched_mask must be a boolean mask over {inst.n_applicants} applicants")
+        raise UsageError(f"matched_mask must be a boolean mask over {inst.n_applicants} applicants")
     model = run.build(lambda: build_second_stage(inst, mask, rank_maximal=rank_maximal))
     pc: PreferenceClasses = model.classes_data
     what = f"{name} second stage"
@@ -619,6 +644,7 @@ def _second_stage(
     try:
         if rank_maximal:
             for j, r in enumerate(model.ranks):
+                run.step(j, len(model.ranks) + 1)
                 compiled.set_objective(model.rank_matched[r])
                 step = f"{what} (rank {r})"
                 # later ranks restart from the previous basis: the simplex, not a new IPM run

@@ -16,28 +16,47 @@ two enums. Two routes from a Pyomo model to HiGHS:
   layer"). The returned :class:`CompiledModel` stays
   alive for re-solves that only change column bounds or the objective, so HiGHS restarts from
   its last basis: the lexicographic sequences rely on this.
+
+Two process-wide facts of HiGHS (1.16) are handled here once, for both routes:
+
+* **Threads.** HiGHS starts one task scheduler per calling thread on the first ``run()`` and
+  refuses (``run()`` returns an error, the model status stays "Not Set") any later solve in that
+  thread whose ``threads`` option asks for a different count. :func:`_prepare_threads` remembers
+  the count this thread's scheduler was started with and resets the scheduler deliberately
+  (``Highs.resetThreadScheduler``) before a solve that asks for another one.
+* **Output.** HiGHS prints a banner on stdout when the first ``Highs`` object of a process is
+  made, and its log on stdout during every solve. Nothing of it reaches stdout unless the caller
+  passes ``log`` (``True`` for stderr, or any text stream): the log is collected through HiGHS's
+  logging callback, and its error lines become the outcome's ``message`` and reach the raised
+  error.
 """
 
 from __future__ import annotations
 
 import enum
+import os
+import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
-from slotopt.errors import InfeasibleError, SolverError
+from slotopt.errors import InfeasibleError, SolverError, UsageError
 
 __all__ = [
     "CompiledModel",
+    "LogOption",
     "SolutionStatus",
     "SolveOutcome",
     "StopReason",
+    "check_solver_options",
     "compile_model",
     "highs_available",
     "make_persistent",
+    "raise_for_outcome",
     "solve_compiled",
     "solve_model",
 ]
@@ -91,6 +110,112 @@ class SolveOutcome:
         return self.solution is SolutionStatus.optimal
 
 
+LogOption = bool | TextIO | None
+"""The ``log`` option of every solve: None or False for silence (the default), True for HiGHS's
+log on stderr, or a text stream to write it to."""
+
+
+def _log_stream(log: LogOption) -> TextIO | None:
+    if log is None or log is False:
+        return None
+    if log is True:
+        return sys.stderr
+    return log
+
+
+class _SchedulerState(threading.local):
+    """The ``threads`` count this thread's HiGHS scheduler was started with (None: not started;
+    0: HiGHS's own default)."""
+
+    threads: int | None = None
+
+
+_scheduler = _SchedulerState()
+
+
+def _prepare_threads(highspy: Any, threads: int | None) -> None:
+    """Make the next ``run()`` in this thread accept ``threads`` (None: HiGHS's default).
+
+    HiGHS accepts its default with any scheduler already running, and an explicit count only
+    when it equals the running scheduler's; otherwise the scheduler is shut down here so that
+    the solve starts a new one with the requested count.
+    """
+    want = 0 if threads is None else int(threads)
+    have = _scheduler.threads
+    if have is None:
+        _scheduler.threads = want
+        return
+    if want == 0 or want == have:
+        return
+    highspy.Highs.resetThreadScheduler(True)
+    _scheduler.threads = want
+
+
+_banner_shown = False
+
+
+def _new_highs(highspy: Any) -> Any:
+    """A ``highspy.Highs`` object, the process's first made with stdout closed to its banner.
+
+    HiGHS writes the banner from C++ straight to file descriptor 1, so redirecting
+    ``sys.stdout`` would not catch it; the descriptor itself is pointed at the null device for
+    the duration of the constructor (once per process: later objects print no banner).
+    """
+    global _banner_shown
+    if _banner_shown:
+        return highspy.Highs()
+    _banner_shown = True
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no usable descriptor 1 (pythonw, closed stdout)
+        return highspy.Highs()
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            try:
+                return highspy.Highs()
+            finally:
+                os.dup2(saved, 1)
+    finally:
+        os.close(saved)
+
+
+def _error_lines(log: str) -> str:
+    """HiGHS's error lines in a log, joined; "" when there are none."""
+    lines = [ln.strip() for ln in log.splitlines() if ln.lstrip().startswith("ERROR")]
+    return " ".join(lines)
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, int | float | np.integer | np.floating) and not isinstance(x, bool)
+
+
+def check_solver_options(options: Mapping[str, Any]) -> None:
+    """Refuse solver option values HiGHS would reject or misread, before any model is built.
+
+    Raises
+    ------
+    UsageError
+        ``time_limit`` not a number >= 0, ``mip_gap`` not in [0, 1], ``threads`` not an
+        integer >= 0 (0: HiGHS's default), ``log`` not a bool or a writable text stream.
+    """
+    limit = options.get("time_limit")
+    if limit is not None and (not _is_number(limit) or not limit >= 0 or np.isnan(limit)):
+        raise UsageError(f"time_limit must be a number of seconds >= 0, got {limit!r}")
+    gap = options.get("mip_gap")
+    if gap is not None and (not _is_number(gap) or not 0 <= gap <= 1):
+        raise UsageError(f"mip_gap must be a number in [0, 1], got {gap!r}")
+    threads = options.get("threads")
+    if threads is not None and (
+        isinstance(threads, bool) or not isinstance(threads, int | np.integer) or threads < 0
+    ):
+        raise UsageError(f"threads must be an integer >= 0 (0: HiGHS's choice), got {threads!r}")
+    log = options.get("log")
+    if log is not None and not isinstance(log, bool) and not callable(getattr(log, "write", None)):
+        raise UsageError(f"log must be True, False or a text stream, got {log!r}")
+
+
 def _highs_class() -> Any:
     from pyomo.contrib.solver.solvers.highs import Highs
 
@@ -135,9 +260,7 @@ def _map_status(results: Any) -> tuple[StopReason, SolutionStatus]:
         PS.optimal: SolutionStatus.optimal,
         PS.feasible: SolutionStatus.feasible,
     }.get(results.solution_status, SolutionStatus.none)
-    if stop is StopReason.optimal and sol is SolutionStatus.feasible:
-        # HiGHS reports gap-limited MIPs as converged with a feasible (not proven) solution.
-        sol = SolutionStatus.feasible
+    # a gap-limited MIP is "converged" with a feasible (not proven) solution: sol says so
     return stop, sol
 
 
@@ -151,6 +274,7 @@ def solve_model(
     raise_on_failure: bool = True,
     what: str = "model",
     options: Mapping[str, Any] | None = None,
+    log: LogOption = None,
 ) -> SolveOutcome:
     """Solve a Pyomo model with HiGHS and load the solution into it.
 
@@ -171,13 +295,17 @@ def solve_model(
         A short name for the model used in error messages.
     options
         Further HiGHS options by their HiGHS names (``{"simplex_strategy": 4}``).
+    log
+        None/False (default): HiGHS prints nothing; True: its log goes to stderr; a text
+        stream: its log goes there.
 
     Raises
     ------
     InfeasibleError
         The model was proven infeasible.
     SolverError
-        HiGHS is missing, errored, or stopped (time limit, ...) without a proven optimum.
+        HiGHS is missing, errored, or stopped (time limit, ...) without a proven optimum; the
+        message carries HiGHS's own error lines.
     """
     opt = solver if solver is not None else make_persistent()
     kwargs: dict[str, Any] = {
@@ -192,6 +320,10 @@ def solve_model(
         kwargs["threads"] = int(threads)
     if options:
         kwargs["solver_options"] = dict(options)
+    stream = _log_stream(log)
+    if stream is not None:
+        kwargs["tee"] = [stream]
+    _prepare_threads(_highspy(), threads)
     start = time.perf_counter()
     try:
         results = opt.solve(model, **kwargs)
@@ -199,6 +331,10 @@ def solve_model(
         raise SolverError(f"HiGHS failed on the {what}: {exc}") from exc
     wall = time.perf_counter() - start
     stop, sol = _map_status(results)
+    # the interface ignores run()'s status; HiGHS's error lines in the captured log say why
+    errors = _error_lines(getattr(results, "solver_log", None) or "")
+    if errors and stop is StopReason.unknown:
+        stop = StopReason.error
     objective = results.incumbent_objective if sol is not SolutionStatus.none else None
     bound = results.objective_bound
     if sol is not SolutionStatus.none:
@@ -211,7 +347,7 @@ def solve_model(
         objective=None if objective is None else float(objective),
         bound=None if bound is None else float(bound),
         seconds=seconds,
-        message=str(results.termination_condition),
+        message=errors or str(results.termination_condition.name),
         translate_seconds=None if highs_seconds is None else max(wall - seconds, 0.0),
     )
     if raise_on_failure:
@@ -219,10 +355,26 @@ def solve_model(
     return outcome
 
 
+_ADVICE = {
+    StopReason.time_limit: "raise the time limit",
+    StopReason.iteration_limit: "raise HiGHS's iteration limit",
+    StopReason.objective_limit: "remove the objective bound or target from the options",
+    StopReason.interrupted: "the solve was interrupted; run it again to finish",
+    StopReason.unbounded: "the model is unbounded, which no slotopt model can be: please report it",
+    StopReason.infeasible_or_unbounded: (
+        "HiGHS could not tell infeasible from unbounded; check the instance, or report it"
+    ),
+}
+
+
 def raise_for_outcome(
     outcome: SolveOutcome, *, what: str = "model", time_limit: float | None = None
 ) -> None:
     """Raise the exception that a non-optimal ``outcome`` calls for (nothing when optimal).
+
+    The message names the stop reason and the solution that exists, carries HiGHS's own message
+    (``outcome.message``), and gives the advice that fits the stop reason (a time limit is only
+    blamed when HiGHS stopped at one).
 
     Raises
     ------
@@ -240,10 +392,17 @@ def raise_for_outcome(
             "or the fixed set you asked for"
         )
     limit = f" after {time_limit:g} s" if stop is StopReason.time_limit and time_limit else ""
+    said = f" (HiGHS: {outcome.message})" if outcome.message else ""
+    if stop is StopReason.optimal:
+        # converged, but the solution is only feasible: a MIP that stopped at its gap
+        advice = "tighten the MIP gap (mip_gap) to get a proven optimum"
+    elif stop in (StopReason.error, StopReason.unknown):
+        advice = "HiGHS failed; its message above says why"
+    else:
+        advice = _ADVICE[stop]
     raise SolverError(
-        f"HiGHS stopped on the {what} with {stop.value}{limit} and solution "
-        f"{sol.value}; raise the time limit, loosen the MIP gap, or pass "
-        "raise_on_failure=False to get the status instead"
+        f"HiGHS stopped on the {what} with {stop.value}{limit} and solution {sol.value}"
+        f"{said}; {advice} (or pass on_failure='record' to get the status instead)"
     )
 
 
@@ -319,8 +478,14 @@ class CompiledModel:
             # accepts no slot"): the model is infeasible before HiGHS sees it.
             self.trivially_infeasible = str(exc)
             info = None
-        self._highs = h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        self._highs = h = _new_highs(highspy)
+        # HiGHS logs to this object's callback only (never to the console), and only while a
+        # caller asked for the log or an error is being explained: formatting and passing every
+        # log line costs ~0.5 ms a solve, a third of a lexicographic sequence's time
+        self._log_lines: list[str] = []
+        self._log_to: TextIO | None = None
+        h.cbLogging.subscribe(self._on_log)
+        self._quiet(logging=True)
         self.columns: list[Any] = [] if info is None else list(info.columns)
         self._index = {id(v): j for j, v in enumerate(self.columns)}
         self.n_columns = len(self.columns)
@@ -329,6 +494,20 @@ class CompiledModel:
             self._pass(info)
         self.translate_seconds = time.perf_counter() - start
         self.last: SolveOutcome | None = None
+
+    def _on_log(self, event: Any) -> None:
+        self._log_lines.append(event.message)
+        if self._log_to is not None:
+            self._log_to.write(event.message)
+
+    def _quiet(self, *, logging: bool) -> None:
+        h = self._highs
+        h.setOptionValue("output_flag", logging)
+        h.setOptionValue("log_to_console", False)
+
+    def _highs_said(self) -> str:
+        """HiGHS's error lines since the last :meth:`solve` started."""
+        return _error_lines("".join(self._log_lines))
 
     def _pass(self, info: Any) -> None:
         highspy = self._highspy
@@ -368,7 +547,10 @@ class CompiledModel:
         h = self._highs
         status = h.passModel(lp)
         if status == highspy.HighsStatus.kError:
-            raise SolverError(f"HiGHS refused the {self.what} (passModel failed)")
+            said = self._highs_said()
+            raise SolverError(
+                f"HiGHS refused the {self.what} (passModel failed)" + (f": {said}" if said else "")
+            )
         if integer.any():
             cols = np.flatnonzero(integer).astype(np.int32)
             h.changeColsIntegrality(
@@ -434,6 +616,7 @@ class CompiledModel:
         raise_on_failure: bool = True,
         what: str | None = None,
         warm_start: bool = True,
+        log: LogOption = None,
     ) -> SolveOutcome:
         """Run HiGHS from the current state; see :func:`solve_model` for the parameters.
 
@@ -459,27 +642,48 @@ class CompiledModel:
             # options persist in a Highs object: start every solve from the defaults, so one
             # solve's choice (say, the interior point method) does not leak into the next
             h.resetOptions()
-            h.setOptionValue("output_flag", False)
-            h.setOptionValue(
-                "time_limit", highspy.kHighsInf if time_limit is None else float(time_limit)
-            )
+            stream = _log_stream(log)
+            self._quiet(logging=True)
+            chosen: dict[str, Any] = {
+                "time_limit": highspy.kHighsInf if time_limit is None else float(time_limit)
+            }
             if mip_gap is not None:
-                h.setOptionValue("mip_rel_gap", float(mip_gap))
+                chosen["mip_rel_gap"] = float(mip_gap)
             if threads is not None:
-                h.setOptionValue("threads", int(threads))
-            for key, val in (options or {}).items():
+                chosen["threads"] = int(threads)
+            chosen.update(options or {})
+            for key, val in chosen.items():
+                self._log_lines.clear()
                 if h.setOptionValue(key, val) == highspy.HighsStatus.kError:
-                    raise SolverError(f"HiGHS rejected the option {key}={val!r}")
+                    said = self._highs_said()
+                    raise SolverError(
+                        f"HiGHS rejected the option {key}={val!r}" + (f": {said}" if said else "")
+                    )
             if not warm_start:
                 h.clearSolver()
+            self._quiet(logging=stream is not None)
+            _prepare_threads(highspy, threads)
+            self._log_lines.clear()
+            self._log_to = stream
             start = time.perf_counter()
             try:
-                h.run()
+                run_status = h.run()
+                if run_status == highspy.HighsStatus.kError and stream is None:
+                    # explain the failure: run again with the log on to collect HiGHS's words
+                    self._quiet(logging=True)
+                    h.run()
             except Exception as exc:  # HiGHS failed outright
                 raise SolverError(f"HiGHS failed on the {what}: {exc}") from exc
+            finally:
+                self._log_to = None
             seconds = time.perf_counter() - start
             status = h.getModelStatus()
             stop = _map_highs_status(highspy, status)
+            said = self._highs_said()
+            if run_status == highspy.HighsStatus.kError:
+                # run() refused or failed (a threads clash, a bad option value, ...): whatever
+                # the model status says, nothing it computed can be trusted
+                stop = StopReason.error
             hinfo = h.getInfo()
             if status == highspy.HighsModelStatus.kOptimal or (
                 status == highspy.HighsModelStatus.kModelEmpty
@@ -488,6 +692,8 @@ class CompiledModel:
             elif hinfo.primal_solution_status == 2:
                 sol = SolutionStatus.feasible
             else:
+                sol = SolutionStatus.none
+            if run_status == highspy.HighsStatus.kError:
                 sol = SolutionStatus.none
             objective = (
                 float(hinfo.objective_function_value) if sol is not SolutionStatus.none else None
@@ -502,7 +708,7 @@ class CompiledModel:
                 objective=objective,
                 bound=bound,
                 seconds=seconds,
-                message=h.modelStatusToString(status),
+                message=said or h.modelStatusToString(status),
                 translate_seconds=self.translate_seconds if self.last is None else None,
                 iterations=int(hinfo.simplex_iteration_count),
             )
@@ -552,6 +758,7 @@ def solve_compiled(
     raise_on_failure: bool = True,
     load: bool = True,
     what: str = "model",
+    log: LogOption = None,
 ) -> SolveOutcome:
     """:func:`solve_model` through the compiled route: compile, solve once, load the solution.
 
@@ -565,6 +772,7 @@ def solve_compiled(
         threads=threads,
         options=options,
         raise_on_failure=raise_on_failure,
+        log=log,
     )
     if load and outcome.solution is not SolutionStatus.none:
         compiled.load()

@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 
 from slotopt.errors import VerificationError
+from slotopt.formulations.solver import SolutionStatus, StopReason
 from slotopt.instance.matching import MatchingInstance
 from slotopt.run.folders import common_summary, write_result_folder
+from slotopt.run.outcome import StageOutcome, VerificationOutcome
 from slotopt.verify.cross_validate import total_rank
 from slotopt.verify.matching import MatchingReport, Witnesses, build_witnesses, check_witness
 
@@ -53,6 +55,15 @@ class MatchingResult:
     total_rank : float or None
         Sum of the ranks of the assigned slots (unranked pairs count as rank 1 ... only when the
         instance has ranks; None otherwise).
+    stages : tuple of StageOutcome
+        How the method (and the second stage, when one was asked for and the method succeeded)
+        ended, as :class:`~slotopt.formulations.solver.StopReason` and
+        :class:`~slotopt.formulations.solver.SolutionStatus`.
+    verification_outcome : VerificationOutcome
+        ``not_run``, ``passed`` or ``failed``.
+    failure : str or None
+        What failed first (None when nothing did); only a run with ``on_failure="record"``
+        returns a result with a failure. See docs/failures.md.
     """
 
     instance: MatchingInstance = field(repr=False)
@@ -64,7 +75,36 @@ class MatchingResult:
     verification: MatchingReport | None = None
     second_stage: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    stages: tuple[StageOutcome, ...] = ()
+    verification_outcome: VerificationOutcome = VerificationOutcome.not_run
+    failure: str | None = None
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when every step reached its proven answer and no certificate failed."""
+        return self.failure is None
+
+    @property
+    def status(self) -> StopReason:
+        """Why the first failed step stopped (``optimal`` when none failed)."""
+        return next((st.stop for st in self.stages if not st.ok), StopReason.optimal)
+
+    @property
+    def solution(self) -> SolutionStatus:
+        """``optimal``: every step proven; ``feasible``: a failed second stage left the method's
+        (valid, but not rank-optimal) slots; ``none``: the method failed, nobody is scheduled."""
+        failed = [st for st in self.stages if not st.ok]
+        if not failed:
+            return SolutionStatus.optimal
+        return SolutionStatus.feasible if failed[0].stage == "second_stage" else SolutionStatus.none
+
+    def _stage(self, stage: str) -> StageOutcome | None:
+        return next((st for st in self.stages if st.stage == stage), None)
+
+    def _stage_ok(self, stage: str) -> bool:
+        st = self._stage(stage)
+        return st is not None and st.ok
 
     @property
     def n_matched(self) -> int:
@@ -124,6 +164,12 @@ class MatchingResult:
                 "second_stage": self.second_stage,
                 "total_rank": self.total_rank,
                 "seconds": round(self.seconds, 6),
+                "ok": self.ok,
+                "status": self.status.value,
+                "solution": self.solution.value,
+                "failure": self.failure,
+                "stages": {st.stage: st.to_dict() for st in self.stages},
+                "verification_outcome": self.verification_outcome.value,
                 "verified": None if self.verification is None else self.verification.ok,
                 "verification": None
                 if self.verification is None
@@ -136,7 +182,7 @@ class MatchingResult:
                 },
             }
         )
-        out.update(self.extra)
+        out.update({k: v for k, v in self.extra.items() if k not in out})
         return out
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -165,8 +211,9 @@ class MatchingResult:
         if self.total_rank is not None:
             lines.append(
                 f"total rank of assigned slots: {self.total_rank:g}"
-                + (f" (second stage {self.second_stage})" if self.second_stage else "")
+                + (f" (second stage {self.second_stage})" if self._stage_ok("second_stage") else "")
             )
+        lines.extend(self._failure_lines())
         if self.verification is not None:
             lines.append(
                 "verification: "
@@ -177,6 +224,27 @@ class MatchingResult:
                 )
             )
         return "\n".join(lines)
+
+    def _failure_lines(self) -> list[str]:
+        lines: list[str] = []
+        for st in self.stages:
+            if st.ok:
+                continue
+            what = f"method {st.name}" if st.stage == "method" else f"second stage {st.name}"
+            lines.append(
+                f"FAILED: {what} stopped with {st.stop.value} (solution {st.solution.value}): "
+                f"{st.message}"
+            )
+            if st.stage == "method":
+                lines.append("nobody is scheduled: an unfinished solve proves nothing")
+            else:
+                lines.append(
+                    f"kept the {self.method} method's schedule: its {self.n_matched} matched "
+                    "applicants and its own slots (not the second stage's choice)"
+                )
+        if self.second_stage is not None and self._stage("second_stage") is None:
+            lines.append(f"second stage {self.second_stage} not run: the method failed")
+        return lines
 
     # -- explanations ----------------------------------------------------------------------
     def _witnesses(self) -> Witnesses:

@@ -7,44 +7,68 @@ from typing import Any
 
 import numpy as np
 
-from slotopt.engines.matching.order import draw_seed, positions_from_order, priority_order
-from slotopt.errors import UsageError, VerificationError
+from slotopt.engines.matching.order import positions_from_order, priority_order
+from slotopt.errors import InfeasibleError, SlotoptError, SolverError, UsageError, VerificationError
+from slotopt.formulations.solver import SolutionStatus, StopReason, check_solver_options
 from slotopt.instance.matching import MatchingInstance
-from slotopt.methods import MATCHING_METHODS, SECOND_STAGES, load, unpack
+from slotopt.methods import (
+    MATCHING_METHODS,
+    SECOND_STAGES,
+    SOLVER_OPTIONS,
+    Method,
+    resolve_seed,
+    unpack,
+    warn_if_impractical,
+)
 from slotopt.run.matching_result import MatchingResult
+from slotopt.run.outcome import StageOutcome, VerificationOutcome, exact, on_failure_option
+from slotopt.run.progress import Progress
 from slotopt.verify.matching import check_matching
 
-# Re-exported for callers that looked the registries up here.
+# The registry, under the name callers (and tests) look it up by here.
 METHODS = MATCHING_METHODS
 
 
-# Options of the solver module: the MIP methods and the second stages take them.
-SOLVER_OPTIONS = frozenset({"time_limit", "mip_gap", "threads", "raise_on_failure"})
-COMBINATORIAL = frozenset({"greedy", "naive", "serial-dictatorship"})
-
-
 def _method_options(
-    method: str, options: dict[str, Any], second_stage: str | None
+    method: Method, options: dict[str, Any], second_stage: str | None
 ) -> dict[str, Any]:
-    """The options the method itself takes; the combinatorial methods take none."""
-    if method not in COMBINATORIAL:
-        return options
-    unusable = sorted(set(options) - (SOLVER_OPTIONS if second_stage else set()))
+    """The options the method itself takes (from the registry); the rest must be solver
+    options meant for the second stage."""
+    usable = set(method.options) | (SOLVER_OPTIONS if second_stage else set())
+    unusable = sorted(set(options) - usable)
     if unusable:
-        raise UsageError(
-            f"method {method!r} takes no option {', '.join(unusable)}; solver options "
-            f"({', '.join(sorted(SOLVER_OPTIONS))}) apply to 'lp', 'lexicographic' and the "
-            "second stage"
+        takes = (
+            f"the options {', '.join(sorted(method.options))}, not"
+            if method.options
+            else "no option"
         )
-    return {}
+        highs = [m.name for m in MATCHING_METHODS.values() if m.needs_highs]
+        raise UsageError(
+            f"method {method.name!r} takes {takes} {', '.join(unusable)}; solver options "
+            f"({', '.join(sorted(SOLVER_OPTIONS))}) apply to {', '.join(map(repr, highs))} and "
+            "the second stage"
+        )
+    return {k: v for k, v in options.items() if k in method.options}
 
 
-def resolve_seed(inst: MatchingInstance, seed: int | None) -> int:
-    if seed is None:
-        seed = inst.seed if inst.seed is not None else draw_seed()
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
+def _instead(facts: Method) -> str:
+    if facts.practical_with:
+        given = ", ".join(f"{k}={v!r}" for k, v in facts.practical_with.items())
+        return f"pass {given}, or use method 'greedy' (the same matched set)"
+    return "method 'greedy' gives the same matched set in seconds"
+
+
+def _stage(stage: str, name: str, info: dict[str, Any]) -> StageOutcome:
+    """A solver step's outcome from its info dict (whose JSON-able status keys it takes out)."""
+    stop = StopReason(info.pop("status", None) or StopReason.optimal.value)
+    solution = SolutionStatus(info.pop("solution", None) or SolutionStatus.optimal.value)
+    message = str(info.pop("message", "") or "")
+    return StageOutcome(stage, name, stop, solution, message)
+
+
+def _errored(stage: str, name: str, exc: SlotoptError) -> StageOutcome:
+    stop = StopReason.infeasible if isinstance(exc, InfeasibleError) else StopReason.error
+    return StageOutcome(stage, name, stop, SolutionStatus.none, str(exc))
 
 
 def solve_matching(
@@ -68,8 +92,21 @@ def solve_matching(
         ``None`` (the method's own slot choice) or ``"min-rank"`` / ``"rank-maximal"``: keep the
         matched set and choose each matched applicant's slot to minimise the total rank.
     **options
-        Passed to the method (e.g. ``time_limit``, ``levels`` for the MIP methods).
+        ``on_failure`` (``"raise"``, default, or ``"record"``: see docs/failures.md); solver
+        options (``time_limit``, ``mip_gap``, ``threads``, ``log``) for the MIP methods and the
+        second stage; ``levels`` / ``weights`` for the MIP methods.
+
+    Raises
+    ------
+    UsageError
+        Unknown method, second stage or option, or an option value out of range.
+    SolverError, InfeasibleError
+        With ``on_failure="raise"``: a solver step did not reach a proven optimum.
+    VerificationError
+        With ``on_failure="raise"``: ``verify=True`` and a certificate failed.
     """
+    policy = on_failure_option(options)
+    record = policy == "record"
     method = method or "greedy"
     if method not in METHODS:
         raise UsageError(f"unknown matching method {method!r}; choose from {', '.join(METHODS)}")
@@ -77,22 +114,87 @@ def solve_matching(
         raise UsageError(
             f"unknown second stage {second_stage!r}; choose from {', '.join(SECOND_STAGES)}"
         )
+    facts = METHODS[method]
+    method_options = _method_options(facts, options, second_stage)
+    stage_options = {k: v for k, v in options.items() if k in SOLVER_OPTIONS}
+    check_solver_options(stage_options)
     seed = resolve_seed(inst, seed)
     start = time.perf_counter()
     order = priority_order(inst.priority, inst.applicant_ids, seed)
     position = positions_from_order(order)
-    slot_of, info = unpack(
-        load(METHODS[method])(inst, order, **_method_options(method, options, second_stage))
+    warn_if_impractical(
+        facts,
+        inst.n_applicants,
+        {"levels": "positions", **method_options},
+        instead=_instead(facts),
     )
-    if second_stage is not None:
-        stage_options = {k: v for k, v in options.items() if k in SOLVER_OPTIONS}
-        slot_of, stage_info = unpack(
-            load(SECOND_STAGES[second_stage])(inst, slot_of >= 0, **stage_options)
-        )
-        info.update({f"second_stage_{k}": v for k, v in stage_info.items()})
+    stages: list[StageOutcome] = []
+    if not facts.needs_highs:
+        with Progress(f"method {method}", inst.n_applicants) as bar:
+            extra = {"progress": bar} if facts.reports_progress else {}
+            slot_of, info = unpack(facts.load()(inst, order, **method_options, **extra))
+        stages.append(exact("method", method))
+    else:
+        try:
+            with Progress(f"method {method}") as bar:
+                extra = {"progress": bar} if facts.reports_progress else {}
+                slot_of, info = unpack(
+                    facts.load()(
+                        inst, order, raise_on_failure=not record, **method_options, **extra
+                    )
+                )
+        except (SolverError, InfeasibleError) as exc:
+            if not record:
+                raise
+            slot_of, info = np.full(inst.n_applicants, -1, dtype=np.int64), {}
+            stages.append(_errored("method", method, exc))
+        else:
+            stages.append(_stage("method", method, info))
+    if second_stage is not None and stages[0].ok:
+        try:
+            with Progress(f"second stage {second_stage}") as bar:
+                staged, stage_info = unpack(
+                    SECOND_STAGES[second_stage].load()(
+                        inst,
+                        slot_of >= 0,
+                        raise_on_failure=not record,
+                        progress=bar,
+                        **stage_options,
+                    )
+                )
+        except (SolverError, InfeasibleError) as exc:
+            if not record:
+                raise
+            stages.append(_errored("second_stage", second_stage, exc))
+        else:
+            outcome = _stage("second_stage", second_stage, stage_info)
+            stages.append(outcome)
+            info.update({f"second_stage_{k}": v for k, v in stage_info.items()})
+            if outcome.ok:
+                slot_of = staged
+            # else: the method's schedule (its matched set and its own slots) is kept
     seconds = time.perf_counter() - start
-    report = check_matching(inst, slot_of, position) if verify else None
-    result = MatchingResult(
+    report = None
+    if verify:
+        with Progress("certificates", inst.n_applicants) as bar:
+            report = check_matching(inst, slot_of, position, progress=bar)
+    failure = next(
+        (st.message or f"{st.name} stopped with {st.stop.value}" for st in stages if not st.ok),
+        None,
+    )
+    if report is None:
+        verdict = VerificationOutcome.not_run
+    elif report.ok:
+        verdict = VerificationOutcome.passed
+    else:
+        verdict = VerificationOutcome.failed
+        message = (
+            f"the {method} result for {inst.name!r} failed its certificates:\n" + report.describe()
+        )
+        if not record:
+            raise VerificationError(message, report=report)
+        failure = failure or message
+    return MatchingResult(
         instance=inst,
         slot_of=slot_of,
         position=position,
@@ -102,10 +204,7 @@ def solve_matching(
         verification=report,
         second_stage=second_stage,
         extra=info,
+        stages=tuple(stages),
+        verification_outcome=verdict,
+        failure=failure,
     )
-    if report is not None and not report.ok:
-        raise VerificationError(
-            f"the {method} result for {inst.name!r} failed its certificates:\n" + report.describe(),
-            report=report,
-        )
-    return result

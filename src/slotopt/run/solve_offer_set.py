@@ -13,12 +13,17 @@ vector; a reference for small instances). Options:
     Level of the Monte Carlo intervals.
 ``verify_states`` (200)
     With ``verify=True``: states per period whose every offer vector is enumerated.
+``on_failure`` ("raise")
+    ``"record"`` returns a result whose certificates failed instead of raising (docs/failures.md).
+
+Options of the matching kind (``second_stage``, ``time_limit``, ...) and unknown methods are
+usage errors (:class:`~slotopt.errors.UsageError`), and so is an instance whose DP arrays or
+simulations would not fit in memory: that is checked before anything is allocated.
 """
 
 from __future__ import annotations
 
 import math
-import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from slotopt.engines.offer_set.dp import DPSolution, backward_induction
+from slotopt.engines.offer_set.dp import MAX_BYTES, DPSolution
 from slotopt.engines.offer_set.rules import (
     RULES,
     MonteCarloEstimate,
@@ -36,9 +41,12 @@ from slotopt.engines.offer_set.rules import (
     evaluate_rules,
     simulate_policy,
 )
-from slotopt.errors import VerificationError
+from slotopt.errors import UsageError, VerificationError
 from slotopt.instance.offer_set import OfferSetInstance
+from slotopt.methods import OFFER_SET_METHODS, OFFER_SET_OPTIONS, resolve_seed
 from slotopt.run.folders import common_summary, write_result_folder
+from slotopt.run.outcome import VerificationOutcome, on_failure_option
+from slotopt.run.progress import Progress
 from slotopt.verify.offer_set import OfferSetReport, check_offer_set
 
 if TYPE_CHECKING:
@@ -46,10 +54,14 @@ if TYPE_CHECKING:
 
 __all__ = ["METHODS", "OfferSetResult", "solve_offer_set"]
 
-METHODS: dict[str, str] = {"dp": "sort", "enumerate": "enumerate"}
-OPTIONS = {"n_runs", "rules", "confidence", "verify_states"}
+METHODS = OFFER_SET_METHODS
+OPTIONS = OFFER_SET_OPTIONS
+# Options that only the matching kind takes: named in the error so the mistake is obvious.
+MATCHING_ONLY = {"second_stage", "time_limit", "mip_gap", "threads", "log", "levels", "weights"}
+MAX_RUNS = 10_000_000
+"""Largest ``n_runs``: the simulation keeps a few arrays of ``n_runs`` numbers per policy."""
 # The enumerating search costs (offer vectors x states) per period; refuse what would take hours.
-MAX_ENUMERATION_WORK = 50_000_000
+MAX_ENUMERATION_WORK: int = OFFER_SET_METHODS["enumerate"].impractical_above or 0
 # verify=True also re-solves by enumeration when it is this cheap (per period).
 VERIFY_ENUMERATION_WORK = 1_000_000
 
@@ -83,6 +95,10 @@ class OfferSetResult:
         The certificates, when ``verify=True`` was asked for.
     rule_seconds : float
         Wall time of evaluating and simulating the rules.
+    verification_outcome : VerificationOutcome
+        ``not_run``, ``passed`` or ``failed``.
+    failure : str or None
+        What failed (only with ``on_failure="record"``; None when nothing did).
     """
 
     instance: OfferSetInstance
@@ -97,6 +113,13 @@ class OfferSetResult:
     optimal_monte_carlo: MonteCarloEstimate | None = None
     verification: OfferSetReport | None = None
     rule_seconds: float = 0.0
+    verification_outcome: VerificationOutcome = VerificationOutcome.not_run
+    failure: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when no certificate failed (the DP itself always reaches its exact answer)."""
+        return self.failure is None
 
     # -- views -----------------------------------------------------------------------------
     def rule_values(self) -> dict[str, float]:
@@ -161,6 +184,9 @@ class OfferSetResult:
                 },
                 "seconds": round(self.seconds, 6),
                 "rule_seconds": round(self.rule_seconds, 6),
+                "ok": self.ok,
+                "failure": self.failure,
+                "verification_outcome": self.verification_outcome.value,
                 "verified": None if self.verification is None else self.verification.ok,
                 "verification": None if self.verification is None else self.verification.to_dict(),
             }
@@ -232,7 +258,7 @@ class OfferSetResult:
                 + (
                     "all certificates hold"
                     if self.verification.ok
-                    else self.verification.describe()
+                    else "FAILED\n" + self.verification.describe()
                 )
             )
         return "\n".join(lines)
@@ -264,12 +290,37 @@ def _row(
     }
 
 
-def _resolve_seed(inst: OfferSetInstance, seed: int | None) -> int:
-    if seed is None:
-        seed = inst.seed if inst.seed is not None else secrets.randbelow(2**31)
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
+def _integer(name: str, value: Any, low: int, high: int) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | np.integer)
+        or not low <= value <= high
+    ):
+        raise UsageError(f"{name} must be an integer in [{low:,}, {high:,}], got {value!r}")
+    return int(value)
+
+
+def check_size(inst: OfferSetInstance, *, n_rules: int, n_runs: int) -> None:
+    """Refuse an instance whose arrays would not fit, before anything is allocated.
+
+    The DP keeps ``values`` (tau + 1, S) and ``policy`` (tau, S, N); each evaluated rule keeps its
+    own value table and policy of the same sizes, and the verification a further copy.
+
+    Raises
+    ------
+    UsageError
+        The arrays would exceed the DP's memory limit (16 GiB).
+    """
+    n_states, n_types = inst.n_states, inst.n_types
+    one = 8 * (inst.horizon + 1) * n_states * (1 + n_types)
+    needed = one * (1 + n_rules) + 8 * 4 * n_runs
+    if needed > MAX_BYTES:
+        raise UsageError(
+            f"{inst.name!r} has {n_states:,} booking states over {inst.horizon} periods; the value "
+            f"functions and policies of the DP and {n_rules} rule(s) would need "
+            f"{needed / 2**30:.1f} GiB (limit {MAX_BYTES / 2**30:.0f} GiB). Merge slot types, "
+            "shorten the horizon or evaluate fewer rules (rules=())."
+        )
 
 
 def solve_offer_set(
@@ -303,10 +354,11 @@ def solve_offer_set(
 
     Raises
     ------
-    ValueError
-        Unknown method, option or rule; an enumeration too large to run.
+    UsageError
+        Unknown method, option or rule; an option value out of range; an instance too large for
+        memory; an enumeration too large to run.
     VerificationError
-        ``verify=True`` and a certificate failed.
+        ``verify=True``, a certificate failed and ``on_failure`` is "raise".
 
     Examples
     --------
@@ -318,66 +370,108 @@ def solve_offer_set(
     >>> round(res.optimal_value, 3), res.offer(8, (2, 1)), res.offer(1, (2, 1))
     (2.673, (2, 1), (2, 0))
     """
+    record = on_failure_option(options) == "record"
     method = method or "dp"
     if method not in METHODS:
-        raise ValueError(f"unknown offer_set method {method!r}; choose from {', '.join(METHODS)}")
+        raise UsageError(
+            f"unknown offer_set method {method!r}; choose from {', '.join(METHODS)} (the "
+            "matching methods apply to matching instances only)"
+        )
+    misplaced = sorted(set(options) & MATCHING_ONLY)
+    if misplaced:
+        raise UsageError(
+            f"option(s) {', '.join(misplaced)} apply to matching instances only; an offer_set "
+            f"instance takes {', '.join(sorted(OPTIONS))}"
+        )
     unknown = set(options) - OPTIONS
     if unknown:
-        raise ValueError(
+        raise UsageError(
             f"unknown option(s) for offer_set: {', '.join(sorted(unknown))}; "
             f"known: {', '.join(sorted(OPTIONS))}"
         )
-    n_runs = int(options.get("n_runs", 10_000))
-    rules = tuple(options.get("rules", RULES))
+    n_runs = _integer("n_runs", options.get("n_runs", 10_000), 0, MAX_RUNS)
+    if n_runs == 1:
+        raise UsageError("n_runs must be 0 (no simulation) or at least 2 (for a standard error)")
+    raw_rules = options.get("rules", RULES)
+    if isinstance(raw_rules, str):
+        raise UsageError(f"rules must be a sequence of rule names, got the string {raw_rules!r}")
+    rules = tuple(raw_rules)
     bad = [r for r in rules if r not in RULES]
     if bad:
-        raise ValueError(f"unknown rule(s) {', '.join(bad)}; choose from {', '.join(RULES)}")
-    confidence = float(options.get("confidence", 0.95))
-    seed = _resolve_seed(inst, seed)
+        raise UsageError(
+            f"unknown rule(s) {', '.join(map(str, bad))}; choose from {', '.join(RULES)}"
+        )
+    confidence = options.get("confidence", 0.95)
+    if (
+        isinstance(confidence, bool)
+        or not isinstance(confidence, int | float)
+        or not 0 < confidence < 1
+    ):
+        raise UsageError(f"confidence must be a number in (0, 1), got {confidence!r}")
+    verify_states = _integer("verify_states", options.get("verify_states", 200), 1, 10**9)
+    seed = resolve_seed(inst, seed)
+    check_size(inst, n_rules=len(rules), n_runs=n_runs)
     if method == "enumerate":
         work = inst.n_states * math.prod(c + 1 for c in inst.capacities)
         if work > MAX_ENUMERATION_WORK:
-            raise ValueError(
+            raise UsageError(
                 f"method 'enumerate' would evaluate {work:,} (state, offer) pairs per period; "
                 "use method 'dp' (exact, no enumeration) for instances this large"
             )
 
     start = time.perf_counter()
-    solution: DPSolution = backward_induction(inst, method=METHODS[method])  # type: ignore[arg-type]
+    facts = METHODS[method]
+    with Progress(f"{method} over {inst.n_states:,} states x {inst.horizon} periods"):
+        solution: DPSolution = facts.load()(inst, **facts.fixed)
     seconds = time.perf_counter() - start
 
     start = time.perf_counter()
-    evaluated = evaluate_rules(
-        inst, solution=solution, rules=rules, n_runs=n_runs, seed=seed, confidence=confidence
-    )
-    optimal_mc = (
-        simulate_policy(
-            inst,
-            solution.policy,
-            n_runs=n_runs,
-            seed=seed,
-            stream=0,
-            confidence=confidence,
-            space=solution.space,
+    with Progress(f"rules ({len(rules)}) and {n_runs:,} simulated horizons each"):
+        evaluated = evaluate_rules(
+            inst, solution=solution, rules=rules, n_runs=n_runs, seed=seed, confidence=confidence
         )
-        if n_runs
-        else None
-    )
+        optimal_mc = (
+            simulate_policy(
+                inst,
+                solution.policy,
+                n_runs=n_runs,
+                seed=seed,
+                stream=0,
+                confidence=confidence,
+                space=solution.space,
+            )
+            if n_runs
+            else None
+        )
     rule_seconds = time.perf_counter() - start
 
     report = None
     if verify:
+        bar = Progress("certificates")
         reference = None
         work = inst.n_states * math.prod(c + 1 for c in inst.capacities)
         if method == "dp" and work <= VERIFY_ENUMERATION_WORK:
-            reference = backward_induction(inst, method="enumerate")
+            exact = METHODS["enumerate"]
+            reference = exact.load()(inst, **exact.fixed)
         report = check_offer_set(
             inst,
             solution,
             rule_values={name: r.values for name, r in evaluated.items()},
             reference=reference,
-            max_states=int(options.get("verify_states", 200)),
+            max_states=verify_states,
         )
+        bar.close()
+    verdict = VerificationOutcome.not_run
+    failure = None
+    if report is not None:
+        verdict = VerificationOutcome.passed if report.ok else VerificationOutcome.failed
+        if not report.ok:
+            failure = (
+                f"the {method} solution for {inst.name!r} failed its certificates:\n"
+                + report.describe()
+            )
+            if not record:
+                raise VerificationError(failure, report=report)
     result = OfferSetResult(
         instance=inst,
         method=method,
@@ -391,11 +485,7 @@ def solve_offer_set(
         optimal_monte_carlo=optimal_mc,
         verification=report,
         rule_seconds=rule_seconds,
+        verification_outcome=verdict,
+        failure=failure,
     )
-    if report is not None and not report.ok:
-        raise VerificationError(
-            f"the {method} solution for {inst.name!r} failed its certificates:\n"
-            + report.describe(),
-            report=report,
-        )
     return result

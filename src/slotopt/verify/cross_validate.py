@@ -19,15 +19,16 @@ N. Arnosti (2021), "A Better Way to Schedule Vaccinations", Theorem 1 and Coroll
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from slotopt.engines.matching.order import draw_seed, positions_from_order, priority_order
+from slotopt.engines.matching.order import positions_from_order, priority_order
+from slotopt.errors import UsageError
 from slotopt.instance.matching import MatchingInstance
-from slotopt.methods import MATCHING_METHODS, SECOND_STAGES, load, unpack
+from slotopt.methods import MATCHING_METHODS, SECOND_STAGES, SOLVER_OPTIONS, resolve_seed, unpack
 from slotopt.verify.matching import check_matching
 
 __all__ = [
@@ -43,16 +44,14 @@ __all__ = [
 METHODS = MATCHING_METHODS
 DEFAULT_METHODS: tuple[str, ...] = ("greedy", "naive", "lp", "lexicographic")
 
-NAIVE_MAX_APPLICANTS = 3_000
-"""Above this many applicants "naive" (one max flow per applicant) is skipped: it took 6 s at
-2,000 applicants and grows faster than quadratically (docs/performance.md)."""
+NAIVE_MAX_APPLICANTS: int = MATCHING_METHODS["naive"].impractical_above or 0
+"""Above this many applicants "naive" is skipped (the registry's limit, slotopt.methods)."""
 
-LEXICOGRAPHIC_POSITIONS_MAX_APPLICANTS = 10_000
+LEXICOGRAPHIC_POSITIONS_MAX_APPLICANTS: int = (
+    MATCHING_METHODS["lexicographic"].impractical_above or 0
+)
 """Above this many applicants "lexicographic" runs with ``levels="tiers"`` unless ``levels`` is
-given: levels = positions needs thousands of re-solves at ~10 ms each (docs/performance.md)."""
-
-_MIP_METHODS = {"lp", "lexicographic"}
-_MIP_OPTIONS = {"time_limit", "mip_gap", "threads"}
+given (the registry's limit for levels = positions, slotopt.methods)."""
 
 
 def total_rank(inst: MatchingInstance, slot_of: np.ndarray) -> float | None:
@@ -79,7 +78,8 @@ def cross_validate(
     seed: int | None = None,
     second_stage: str | None = None,
     levels: str | None = None,
-    naive_max_applicants: int = NAIVE_MAX_APPLICANTS,
+    naive_max_applicants: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
     **options: Any,
 ) -> pd.DataFrame:
     """Solve ``inst`` with each method and compare results and certificates.
@@ -100,7 +100,10 @@ def cross_validate(
         Passed to ``"lexicographic"``; default ``"positions"`` up to
         :data:`LEXICOGRAPHIC_POSITIONS_MAX_APPLICANTS` applicants, ``"tiers"`` above.
     naive_max_applicants
-        Skip ``"naive"`` above this size (the table says so).
+        Skip ``"naive"`` above this size (the table says so); None: the registry's limit.
+    progress
+        Called as ``progress(done, total)`` before each method and after the last (methods done
+        of methods asked for); it may print, this function does not.
     **options
         ``time_limit``, ``mip_gap``, ``threads`` for the MIP methods and the second stage.
 
@@ -116,30 +119,31 @@ def cross_validate(
 
     Raises
     ------
-    ValueError
-        An unknown method, second stage or option.
+    UsageError
+        An unknown method, second stage or option (a ``ValueError``).
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
-        raise ValueError(
+        raise UsageError(
             f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}"
         )
     if second_stage is not None and second_stage not in SECOND_STAGES:
-        raise ValueError(
+        raise UsageError(
             f"unknown second stage {second_stage!r}; choose from {', '.join(SECOND_STAGES)}"
         )
-    bad = set(options) - _MIP_OPTIONS
+    bad = set(options) - SOLVER_OPTIONS
     if bad:
-        allowed = ", ".join(sorted(_MIP_OPTIONS))
-        raise ValueError(f"unknown option(s) {', '.join(sorted(bad))}; allowed: {allowed}")
-    if seed is None:
-        seed = inst.seed if inst.seed is not None else draw_seed()
+        allowed = ", ".join(sorted(SOLVER_OPTIONS))
+        raise UsageError(f"unknown option(s) {', '.join(sorted(bad))}; allowed: {allowed}")
+    seed = resolve_seed(inst, seed)
     order = priority_order(inst.priority, inst.applicant_ids, seed)
     position = positions_from_order(order)
     rows: list[dict[str, Any]] = []
     reference: np.ndarray | None = None
-    stage_fn = None if second_stage is None else load(SECOND_STAGES[second_stage])
-    for method in methods:
+    stage_fn = None if second_stage is None else SECOND_STAGES[second_stage].load()
+    for k, method in enumerate(methods):
+        if progress is not None:
+            progress(k, len(methods))
         row: dict[str, Any] = {
             "method": method,
             "status": "ok",
@@ -154,33 +158,32 @@ def cross_validate(
             "seconds": None,
             "note": "",
         }
+        facts = METHODS[method]
         kwargs: dict[str, Any] = {}
-        if method in _MIP_METHODS:
+        if facts.needs_highs:
             kwargs.update(options)
-        if method == "lexicographic":
-            chosen = levels
-            if chosen is None:
-                big = inst.n_applicants > LEXICOGRAPHIC_POSITIONS_MAX_APPLICANTS
-                chosen = "tiers" if big else "positions"
-                if big:
-                    row["note"] = (
-                        f"levels=tiers (positions take thousands of re-solves above "
-                        f"{LEXICOGRAPHIC_POSITIONS_MAX_APPLICANTS:,} applicants)"
-                    )
-            kwargs["levels"] = chosen
-        if method == "naive" and inst.n_applicants > naive_max_applicants:
+        if "levels" in facts.options:
+            kwargs["levels"] = levels or "positions"
+            if levels is None and facts.impractical(inst.n_applicants, kwargs):
+                kwargs.update(facts.practical_with)
+                row["note"] = (
+                    f"levels={kwargs['levels']} ({facts.measured} above "
+                    f"{facts.impractical_above:,} {facts.size})"
+                )
+        limit = facts.impractical_above
+        if method == "naive" and naive_max_applicants is not None:
+            limit = naive_max_applicants
+        if not facts.practical_with and limit is not None and inst.n_applicants > limit:
             row["status"] = (
-                f"skipped: {inst.n_applicants:,} applicants > {naive_max_applicants:,} "
-                "(one max flow per applicant would take minutes)"
+                f"skipped: {inst.n_applicants:,} applicants > {limit:,} ({facts.measured})"
             )
             rows.append(row)
             continue
         start = time.perf_counter()
         try:
-            slot_of, info = unpack(load(METHODS[method])(inst, order, **kwargs))
+            slot_of, info = unpack(facts.load()(inst, order, **kwargs))
             if stage_fn is not None:
-                stage_options = {k: v for k, v in options.items() if k in _MIP_OPTIONS}
-                slot_of, stage_info = unpack(stage_fn(inst, slot_of >= 0, **stage_options))
+                slot_of, stage_info = unpack(stage_fn(inst, slot_of >= 0, **options))
                 row["second_stage_objective"] = stage_info.get("objective")
         except Exception as exc:  # one failing method must not hide the others' results
             row["status"] = f"error: {type(exc).__name__}: {exc}"
@@ -205,6 +208,8 @@ def cross_validate(
         else:
             row["same_matched_set"] = bool(np.array_equal(matched, reference))
         rows.append(row)
+    if progress is not None:
+        progress(len(methods), len(methods))
     df = pd.DataFrame(rows)
     df.attrs["seed"] = int(seed)
     df.attrs["second_stage"] = second_stage

@@ -20,6 +20,7 @@ else; a wrong witness cannot pass.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -166,7 +167,11 @@ def max_flow_value(inst: MatchingInstance) -> int:
 
 
 def build_witnesses(
-    inst: MatchingInstance, slot_of: np.ndarray, position: np.ndarray
+    inst: MatchingInstance,
+    slot_of: np.ndarray,
+    position: np.ndarray,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Witnesses, list[str]]:
     """Replay the result in priority order and find a witness for each unmatched applicant.
 
@@ -175,7 +180,11 @@ def build_witnesses(
     Assumes ``slot_of`` is feasible (check that first).
     """
     order = np.argsort(position, kind="stable")
-    replay = replay_schedule(inst, slot_of, order)
+    if progress is not None:
+        progress(0, len(order))
+    replay = replay_schedule(inst, slot_of, order)  # one compiled pass: no finer progress
+    if progress is not None:
+        progress(len(order), len(order))
     violations: list[str] = []
     could = np.flatnonzero(replay.room >= 0)
     could = could[np.argsort(position[could], kind="stable")]  # in priority order
@@ -250,7 +259,11 @@ def occupants_by_slot(inst: MatchingInstance, slot_of: np.ndarray) -> list[list[
 
 
 def check_matching(
-    inst: MatchingInstance, slot_of: np.ndarray, position: np.ndarray
+    inst: MatchingInstance,
+    slot_of: np.ndarray,
+    position: np.ndarray,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> MatchingReport:
     """Run every certificate on a schedule.
 
@@ -262,6 +275,8 @@ def check_matching(
         Slot index per applicant, -1 when unmatched.
     position : ndarray of shape (A,)
         1-based place of each applicant in the final priority order.
+    progress
+        Called as ``progress(done, total)`` while the witnesses are built (the long part).
 
     Returns
     -------
@@ -282,7 +297,7 @@ def check_matching(
             max_flow=flow,
             violations=tuple(violations + ["maximality and priority not checked: infeasible"]),
         )
-    witnesses, prio = build_witnesses(inst, slot_of, position)
+    witnesses, prio = build_witnesses(inst, slot_of, position, progress=progress)
     prio.extend(check_witness_chain(inst, slot_of, position, witnesses))
     maximum = n_matched == flow
     if not maximum:

@@ -8,6 +8,8 @@ instances only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_flow
@@ -33,7 +35,8 @@ def _flow_graph(inst: MatchingInstance, chosen: np.ndarray) -> tuple[csr_matrix,
         [
             chosen.astype(np.int32),
             np.ones(len(inst.acc_slot), np.int32),
-            inst.capacity.astype(np.int32),
+            # scipy needs int32; no slot holds more than all applicants (exact for any capacity)
+            np.minimum(inst.capacity, n_a).astype(np.int32),
         ]
     )
     graph = csr_matrix((caps, (rows, cols)), shape=(sink + 1, sink + 1))
@@ -46,11 +49,22 @@ def max_flow_value(inst: MatchingInstance, chosen: np.ndarray) -> int:
     return int(maximum_flow(graph, source, sink).flow_value)
 
 
-def naive_matching(inst: MatchingInstance, order: np.ndarray) -> np.ndarray:
-    """Algorithm 1 with one max-flow check per applicant; returns slot index or -1 each."""
+def naive_matching(
+    inst: MatchingInstance,
+    order: np.ndarray,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """Algorithm 1 with one max-flow check per applicant; returns slot index or -1 each.
+
+    ``progress(done, total)``, when given, is called after every applicant (it may print; this
+    function does not)."""
     chosen = np.zeros(inst.n_applicants, dtype=bool)
     n_committed = 0
-    for i in order.tolist():
+    total = len(order)
+    for k, i in enumerate(order.tolist()):
+        if progress is not None:
+            progress(k, total)
         if inst.acc_indptr[i] == inst.acc_indptr[i + 1]:
             continue
         chosen[i] = True

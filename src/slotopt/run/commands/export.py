@@ -61,16 +61,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _seed(inst: MatchingInstance, seed: int | None, model: str) -> int:
-    if seed is not None:
-        if seed < 0:
-            raise InstanceError(f"--seed: expected an integer >= 0, got {seed}")
-        return seed
-    if inst.seed is None:
-        raise InstanceError(
-            f"--seed: the {model} model depends on the lottery order and instance.json has no "
-            "seed; pass --seed N"
-        )
-    return int(inst.seed)
+    from slotopt.methods import resolve_seed  # the one seed rule; export never draws one
+
+    return resolve_seed(inst, seed, needed_for=f"the {model} model")
 
 
 def _must_match(inst: MatchingInstance, path: Path | None) -> np.ndarray:

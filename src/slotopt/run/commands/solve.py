@@ -47,8 +47,10 @@ def run(args: argparse.Namespace) -> int:
         options["second_stage"] = args.second_stage
     if args.time_limit is not None:
         options["time_limit"] = args.time_limit
+    # a failure after solving started is recorded in the folder and the exit code, not raised
+    options["on_failure"] = "record"
     result = solve(inst, method=args.method, seed=args.seed, verify=args.verify, **options)
     result.to_folder(out, force=args.force)
     print(result.report())
     print(f"wrote {out}")
-    return 0
+    return 0 if result.ok else 1

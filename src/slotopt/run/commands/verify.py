@@ -13,8 +13,14 @@ from typing import Any
 
 import pandas as pd
 
-from slotopt.errors import InstanceError
+from slotopt.errors import InstanceError, UsageError
 from slotopt.instance import MatchingInstance, load_instance
+from slotopt.methods import MATCHING_METHODS, SECOND_STAGES
+
+# what the help says comes from the registry (the defaults are cross_validate's)
+_DEFAULT = "greedy,naive,lp,lexicographic"
+_NAIVE = MATCHING_METHODS["naive"].impractical_above or 0
+_POSITIONS = MATCHING_METHODS["lexicographic"].impractical_above or 0
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,14 +34,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("instance", type=Path, help="matching instance folder")
     p.add_argument(
         "--methods",
-        default="greedy,naive,lp,lexicographic",
-        help="comma-separated methods (default: greedy,naive,lp,lexicographic; naive is skipped "
-        "on large instances and the table says so)",
+        default=_DEFAULT,
+        help=f"comma-separated methods from {', '.join(MATCHING_METHODS)} (default: {_DEFAULT}; "
+        f"naive is skipped above {_NAIVE:,} applicants and the table says so)",
     )
     p.add_argument("--seed", type=int, default=None, help="lottery seed (default: instance's)")
     p.add_argument(
         "--second-stage",
-        choices=["min-rank", "rank-maximal"],
+        choices=list(SECOND_STAGES),
         default=None,
         help="also run this second stage on every method's matched set and compare its optimum",
     )
@@ -43,7 +49,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--levels",
         choices=["positions", "tiers"],
         default=None,
-        help="lexicographic levels (default: positions up to 10,000 applicants, tiers above)",
+        help=f"lexicographic levels (default: positions up to {_POSITIONS:,} applicants, tiers "
+        "above)",
     )
     p.add_argument("--time-limit", type=float, default=None, help="seconds per solver call")
     p.set_defaults(run=run)
@@ -97,7 +104,7 @@ def format_table(df: pd.DataFrame) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from slotopt.verify.cross_validate import METHODS, cross_validate, disagreements
+    from slotopt.verify.cross_validate import cross_validate, disagreements
 
     inst = load_instance(args.instance)
     if not isinstance(inst, MatchingInstance):
@@ -106,21 +113,25 @@ def run(args: argparse.Namespace) -> int:
             f"kind {getattr(inst, 'kind', '?')!r}"
         )
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    unknown = [m for m in methods if m not in METHODS]
+    unknown = [m for m in methods if m not in MATCHING_METHODS]
     if not methods or unknown:
-        raise InstanceError(
+        raise UsageError(
             f"--methods: unknown method(s) {', '.join(unknown) or '(none given)'}; choose from "
-            f"{', '.join(METHODS)}"
+            f"{', '.join(MATCHING_METHODS)}"
         )
+    from slotopt.run.progress import Progress
+
     options = {} if args.time_limit is None else {"time_limit": args.time_limit}
-    df = cross_validate(
-        inst,
-        methods,
-        seed=args.seed,
-        second_stage=args.second_stage,
-        levels=args.levels,
-        **options,
-    )
+    with Progress(f"verify: {len(methods)} methods", len(methods)) as bar:
+        df = cross_validate(
+            inst,
+            methods,
+            seed=args.seed,
+            second_stage=args.second_stage,
+            levels=args.levels,
+            progress=bar,
+            **options,
+        )
     print(f"{inst.describe()}; seed {df.attrs['seed']}")
     print(format_table(df))
     problems = disagreements(df)
