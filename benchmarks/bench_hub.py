@@ -199,11 +199,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.prefecture:
         pref = generate_prefecture(n, seed=1, n_slots=max(n // 33, 1), pairs_per_applicant=9)
-        print(f"\n## prefecture week, generate_prefecture({n:,}, seed=1, n_slots={n // 33:,}, "
-              "pairs_per_applicant=9)")
+        print(
+            f"\n## prefecture week, generate_prefecture({n:,}, seed=1, n_slots={n // 33:,}, "
+            "pairs_per_applicant=9)"
+        )
         print(", ".join(f"{k} {v:,}" for k, v in instance_statistics(pref).items()))
-        print(table([{"what": k, "value": v} for k, v in in_memory(pref, args.repeat,
-                                                                    compiled=None).items()]))
+        print(
+            table(
+                [
+                    {"what": k, "value": v}
+                    for k, v in in_memory(pref, args.repeat, compiled=None).items()
+                ]
+            )
+        )
     return 0
 
 

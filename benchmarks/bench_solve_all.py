@@ -53,7 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from distributed import LocalCluster
 
             cluster = LocalCluster(
-                processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                processes=True,
+                n_workers=2,
+                threads_per_worker=1,
+                host="127.0.0.1",
                 dashboard_address=None,
             )
             configs.append(("Dask LocalCluster 2x1", {"scheduler": cluster.scheduler_address}))

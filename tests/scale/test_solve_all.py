@@ -61,7 +61,7 @@ def test_bad_instance_is_a_row_and_the_rest_finish(tmp_path, capsys) -> None:  #
         expected = slotopt.solve(root / rel)
         assert summary["n_matched"] == expected.n_matched
         row = rows.set_index("instance").loc[rel]
-        assert int(row["objective"]) == expected.n_matched and row["status"] == "solved"
+        assert int(row["objective"]) == expected.n_matched and row["status"] == "optimal"
     assert not (tmp_path / "out" / "bad").exists()
 
 
@@ -128,7 +128,7 @@ def test_local_worker_that_always_dies_is_reported(tmp_path, monkeypatch) -> Non
     assert "worker died 3 times" in rows.loc["poison", "error"]
     # 3 deaths named by running it alone, plus one unnamed if the others were still in flight
     assert (root / ".poison.deaths").read_text() in ("xxx", "xxxx")
-    assert rows.loc[["a", "c"], "status"].tolist() == ["solved", "solved"]
+    assert rows.loc[["a", "c"], "status"].tolist() == ["optimal", "optimal"]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -211,7 +211,7 @@ def test_dask_runs_to_the_end_with_a_bad_instance(tmp_path, cluster) -> None:  #
     assert code == 1
     rows = pd.read_csv(tmp_path / "out" / "summary.csv").set_index("instance")
     assert rows.loc["bad", "status"] == "failed" and "NOBODY" in rows.loc["bad", "error"]
-    assert rows.loc[["a", "sub/c"], "status"].tolist() == ["solved", "solved"]
+    assert rows.loc[["a", "sub/c"], "status"].tolist() == ["optimal", "optimal"]
     local = slotopt.solve_all(root, tmp_path / "local", jobs=1)
     assert rows["objective"].dropna().tolist() == local.rows["objective"].dropna().tolist()
 
@@ -233,4 +233,4 @@ def test_dask_worker_that_always_dies_is_killed_worker_row(tmp_path, cluster, mo
     assert "KilledWorker" in rows.loc["poison", "error"]
     # distributed.scheduler.allowed-failures = 3: the scheduler gives up at the 4th death
     assert len((root / ".poison.deaths").read_text()) == 4
-    assert rows.loc["a", "status"] == "solved"
+    assert rows.loc["a", "status"] == "optimal"

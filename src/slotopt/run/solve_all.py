@@ -146,6 +146,8 @@ def finished(task: Task) -> dict[str, Any] | None:
         return None
     if task.verify and summary.get("verified") is not True:
         return None
+    if summary.get("failure"):
+        return None
     source = Path(task.source)
     for name, digest in recorded.items():
         path = source / name
@@ -161,15 +163,17 @@ def finished(task: Task) -> dict[str, Any] | None:
 def row_from_summary(instance: str, summary: dict[str, Any]) -> dict[str, Any]:
     """The summary.csv row of a finished result."""
     objective = next((summary[k] for k in _OBJECTIVE_KEYS if summary.get(k) is not None), None)
+    failure = summary.get("failure")
     return {
         "instance": instance,
         "kind": summary.get("kind"),
         "method": summary.get("method"),
-        "status": summary.get("status", "solved"),
+        # the result's own status where the kind has one (matching: "optimal"), else "solved"
+        "status": "failed" if failure else summary.get("status") or "solved",
         "objective": objective,
         "seconds": summary.get("seconds"),
         "verified": summary.get("verified"),
-        "error": "",
+        "error": " ".join(str(failure).split()) if failure else "",
     }
 
 

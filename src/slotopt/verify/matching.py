@@ -180,11 +180,9 @@ def build_witnesses(
     Assumes ``slot_of`` is feasible (check that first).
     """
     order = np.argsort(position, kind="stable")
-    if progress is not None:
-        progress(0, len(order))
-    replay = replay_schedule(inst, slot_of, order)  # one compiled pass: no finer progress
-    if progress is not None:
-        progress(len(order), len(order))
+    if progress is not None and len(order):
+        progress(0, len(order))  # the replay is one compiled pass: no finer steps to report
+    replay = replay_schedule(inst, slot_of, order)
     violations: list[str] = []
     could = np.flatnonzero(replay.room >= 0)
     could = could[np.argsort(position[could], kind="stable")]  # in priority order
