@@ -58,6 +58,7 @@ import pandas as pd
 from slotopt._atomic import OutputExistsError
 from slotopt.errors import UsageError
 from slotopt.instance._tables import sha256_of
+from slotopt.run.progress import Progress
 
 COLUMNS = ("instance", "kind", "method", "status", "objective", "seconds", "verified", "error")
 SUMMARY = "summary.csv"
@@ -283,36 +284,6 @@ def _clean_temporaries(out: Path) -> None:
                 dirnames.remove(d)
 
 
-class _Progress:
-    """A one-line progress bar on stderr, shown only on a terminal."""
-
-    def __init__(self, total: int, enabled: bool | None) -> None:
-        self.total = total
-        self.done = 0
-        self.failed = 0
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.start = time.perf_counter()
-
-    def update(self, row: dict[str, Any]) -> None:
-        self.done += 1
-        self.failed += row["status"] == "failed"
-        if not self.enabled:
-            return
-        width = 30
-        filled = width * self.done // max(self.total, 1)
-        rate = self.done / max(time.perf_counter() - self.start, 1e-9)
-        sys.stderr.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-            f"({self.failed} failed, {rate:.1f}/s)"
-        )
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
 class _Stop(Exception):
     """Raised in the parent by SIGTERM, to stop like Ctrl-C."""
 
@@ -408,12 +379,15 @@ def solve_all(
         else:
             rows[task.instance] = row
     skipped = len(rows)
-    bar = _Progress(len(todo), progress)
+    bar = Progress("solve-all", total=len(todo), enabled=progress)
     interrupted = False
+    n_done = 0
 
     def record(row: dict[str, Any]) -> None:
+        nonlocal n_done
         rows[row["instance"]] = row
-        bar.update(row)
+        n_done += 1
+        bar(n_done)
 
     previous = signal.getsignal(signal.SIGTERM)
     in_main = _in_main_thread()
@@ -430,7 +404,7 @@ def solve_all(
     finally:
         if in_main:
             signal.signal(signal.SIGTERM, previous)
-        bar.close()
+        bar.close("stopped" if interrupted else "done")
         _clean_temporaries(out)
         ordered = [rows[t.instance] for t in tasks if t.instance in rows]
         write_summary(out, ordered)
