@@ -271,3 +271,48 @@ def test_check_matching_consults_the_hall_bound(monkeypatch: pytest.MonkeyPatch)
     assert report.n_matched == report.max_flow == 2
     assert not report.maximum
     assert any("do not prove maximality" in v for v in report.violations)
+
+
+def test_witness_messages_name_the_applicant() -> None:
+    inst = _escape_case()
+    slot_of = _schedule(inst, {"a1": "s1", "a2": "s2"})
+    a3, s1, s2 = _index(inst, "a3"), _slot(inst, "s1"), _slot(inst, "s2")
+    assert check_witness(inst, slot_of, POSITIONS, a3, [s2]) == (
+        "witness for 'a3' misses their acceptable slot 's1'"
+    )
+    assert check_witness(inst, slot_of, POSITIONS, a3, [s1]) == (
+        "'a1' in witness slot 's1' for 'a3' could move to 's2', outside the witness"
+    )
+
+
+def test_matched_applicants_have_no_witness_component() -> None:
+    inst = cases.chain()
+    result = slotopt.solve(inst, seed=0, verify=True)
+    w = result.verification.witnesses
+    assert w is not None
+    assert w.component_of.tolist() == [-1, -1, 0]  # a1, a2 matched; a3's component is the first
+
+
+def test_a_violation_through_a_move_says_so() -> None:
+    """Footnote 4 by serial dictatorship: A takes the morning, B (morning only) is left out. B
+    could be served by moving A to the afternoon, which has room."""
+    inst = cases.footnote4()
+    result = slotopt.solve(inst, method="serial-dictatorship", seed=0)
+    report = check_matching(inst, result.slot_of, result.position)
+    assert (
+        "applicant 'B' (position 2) is unmatched but could be served without displacing anyone "
+        "of higher priority (moving 1 applicant(s) frees slot 'afternoon')"
+    ) in report.violations
+
+
+def test_many_violations_are_counted_beyond_the_listed_ones() -> None:
+    """25 applicants accept one slot of 25 seats and nobody is seated: 25 violations, the first
+    20 spelled out and the rest counted."""
+    n = 25
+    inst = cases.build(
+        {"s": n}, {f"a{i:02d}": i + 1 for i in range(n)}, [(f"a{i:02d}", "s") for i in range(n)]
+    )
+    report = check_matching(inst, np.full(n, -1), np.arange(1, n + 1))
+    listed = [v for v in report.violations if "has room" in v]
+    assert len(listed) == 20
+    assert report.violations[-1] == "... and 5 more priority violation(s)"
