@@ -28,7 +28,6 @@ import numpy as np
 from slotopt.engines.matching import kernel
 from slotopt.instance.matching import ApplicantTypes, MatchingInstance
 
-
 COMPILE_ABOVE = 20_000
 """With ``compiled=None``, instances with fewer applicants run the Python kernel: it finishes
 before numba would have loaded its cached machine code (about a second per process)."""
@@ -68,8 +67,9 @@ def greedy_matching(
         Applicant indices in final priority order.
     compiled
         None (default) uses the numba kernel when numba imports and compiles and the
-        instance has at least :data:`COMPILE_ABOVE` applicants, else the pure-Python one; True requires the compiled kernel (``RuntimeError`` without it); False
-        forces pure Python. The schedule is the same either way.
+        instance has at least :data:`COMPILE_ABOVE` applicants, else the pure-Python one;
+        True requires the compiled kernel (``RuntimeError`` without it); False forces pure
+        Python. The schedule is the same either way.
 
     Returns
     -------
