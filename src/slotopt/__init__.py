@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from slotopt.instance.offer_set import OfferSetInstance, offer_set_from_dict
     from slotopt.run.matching_result import MatchingResult
     from slotopt.run.solve import solve
+    from slotopt.run.solve_all import solve_all
     from slotopt.run.solve_offer_set import OfferSetResult
 
 # public name -> module that defines it
@@ -47,6 +48,7 @@ _LAZY = {
     "load_instance": "slotopt.instance",
     "offer_set_from_dict": "slotopt.instance.offer_set",
     "solve": "slotopt.run.solve",
+    "solve_all": "slotopt.run.solve_all",
     "write_instance": "slotopt.instance",
 }
 
@@ -68,6 +70,7 @@ __all__ = [
     "load_instance",
     "offer_set_from_dict",
     "solve",
+    "solve_all",
     "write_instance",
 ]
 

@@ -161,3 +161,36 @@ def test_the_cli_exits_1_on_a_recorded_failure_and_writes_the_folder(
     printed = capsys.readouterr().out
     assert "FAILED: second stage min-rank" in printed
     assert main(["solve", str(folder), "--out", str(tmp_path / "fine")]) == 0
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"method": "lp", "mip_gap": 0},
+        {"method": "lp", "mip_gap": 1},
+        {"method": "lp", "mip_gap": 0.25},
+        {"method": "lp", "threads": 0},
+        {"method": "lp", "time_limit": 0.5 * 60},
+        {"method": "lp", "log": False},
+    ],
+)
+def test_solver_arguments_at_their_bounds_are_accepted(options: dict[str, object]) -> None:
+    assert slotopt.solve(cases.chain(), seed=0, **options).n_matched == 2
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"time_limit": -1}, "time_limit must be a number of seconds >= 0, got -1"),
+        ({"mip_gap": "0.1"}, "mip_gap must be a number in [0, 1], got '0.1'"),
+        ({"mip_gap": 1.5}, "mip_gap must be a number in [0, 1], got 1.5"),
+        ({"threads": -2}, "threads must be an integer >= 0 (0: HiGHS's choice), got -2"),
+        ({"log": 3}, "log must be True, False or a text stream, got 3"),
+    ],
+)
+def test_bad_solver_arguments_say_what_is_expected(
+    options: dict[str, object], message: str
+) -> None:
+    with pytest.raises(UsageError) as caught:
+        slotopt.solve(cases.chain(), method="lp", seed=0, **options)
+    assert str(caught.value) == message

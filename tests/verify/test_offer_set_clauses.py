@@ -167,3 +167,28 @@ def test_the_dp_policy_follows_the_tie_rule() -> None:
 def test_the_assortment_lp_follows_the_tie_rule() -> None:
     best = best_offer(assortment_problem(TIED, [2]))
     assert best.offer.tolist() == [1]
+
+
+def test_the_report_as_summary_json_and_text(small: tuple[OfferSetInstance, DPSolution]) -> None:
+    inst, sol = small
+    good = check_offer_set(inst, sol)
+    assert good.describe() == "all offer-set certificates hold"
+    values = sol.values.copy()
+    values[-1, sol.space.full] = 3.5
+    bad = check_offer_set(inst, _with_values(sol, values))
+    assert bad.describe().splitlines()[-1] == (
+        "- optimal value 3.5 exceeds r min(kappa, sum alpha) = 3"
+    )
+    assert bad.to_dict() == {
+        "feasible": bad.feasible,
+        "policy_value": bad.policy_value,
+        "bellman_optimal": bad.bellman_optimal,
+        "monotone": False,
+        "dominates_rules": True,
+        "matches_reference": None,
+        "max_policy_residual": bad.max_policy_residual,
+        "max_improvement": bad.max_improvement,
+        "states_enumerated": 6 * 9,  # 9 states (3 x 3), all enumerated in each of 6 periods
+        "violations": list(bad.violations),
+    }
+    assert bad.to_dict()["feasible"] is True and bad.to_dict()["policy_value"] is False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ def _terminal(monkeypatch: pytest.MonkeyPatch) -> FakeTerminal:
     stream = FakeTerminal()
     monkeypatch.setattr(sys, "stderr", stream)
     monkeypatch.setattr(progress_module, "INTERVAL", 0.0)  # draw on every call
+    monkeypatch.setattr(progress_module, "DELAY", 0.0)  # and from the start
     monkeypatch.delenv("SLOTOPT_PROGRESS", raising=False)
     return stream
 
@@ -42,8 +44,22 @@ def test_a_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_an_unknown_size_shows_elapsed_time(monkeypatch: pytest.MonkeyPatch) -> None:
     tty = _terminal(monkeypatch)
-    Progress("solving").close("stopped")
+    monkeypatch.setattr(progress_module, "TICK", 0.01)
+    bar = Progress("solving")  # no callbacks: the ticker draws the elapsed time
+    for _ in range(200):
+        if "solving ... 0 s" in tty.getvalue():
+            break
+        time.sleep(0.01)
+    bar.close("stopped")
     assert "solving ... 0 s" in tty.getvalue() and "solving: stopped in" in tty.getvalue()
+
+
+def test_a_quick_step_draws_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    tty = _terminal(monkeypatch)
+    monkeypatch.setattr(progress_module, "DELAY", 60.0)
+    with Progress("counting", 10) as bar:
+        bar(5)
+    assert tty.getvalue() == ""
 
 
 def test_nothing_off_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -260,9 +260,7 @@ def _map_status(results: Any) -> tuple[StopReason, SolutionStatus]:
         PS.optimal: SolutionStatus.optimal,
         PS.feasible: SolutionStatus.feasible,
     }.get(results.solution_status, SolutionStatus.none)
-    if stop is StopReason.optimal and sol is SolutionStatus.feasible:
-        # HiGHS reports gap-limited MIPs as converged with a feasible (not proven) solution.
-        sol = SolutionStatus.feasible
+    # a gap-limited MIP is "converged" with a feasible (not proven) solution: sol says so
     return stop, sol
 
 

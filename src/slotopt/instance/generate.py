@@ -26,7 +26,13 @@ from scipy import stats
 
 from slotopt.instance.matching import MatchingInstance, matching_from_frames
 
-__all__ = ["DEFAULT_OPENING_HOURS", "generate_prefecture", "expected_pairs_per_applicant"]
+__all__ = [
+    "DEFAULT_OPENING_HOURS",
+    "expected_pairs_per_applicant",
+    "generate_hub",
+    "generate_prefecture",
+    "instance_statistics",
+]
 
 DEFAULT_OPENING_HOURS: tuple[tuple[str, str], ...] = (("08:30", "12:30"), ("13:30", "16:30"))
 """Counters open 08:30-12:30 and 13:30-16:30: 28 slots of 15 minutes a day."""
@@ -183,6 +189,24 @@ def _ids(prefix: str, n: int) -> np.ndarray:
     """``prefix`` + zero-padded 1-based numbers, as an object array (shared by every ``take``)."""
     width = len(str(n))
     return np.array([f"{prefix}{k:0{width}d}" for k in range(1, n + 1)], dtype=object)
+
+
+def _pairs_frame(
+    app_ids: np.ndarray,
+    slot_ids: np.ndarray,
+    pair_app: np.ndarray,
+    slot: np.ndarray,
+    rank: np.ndarray,
+) -> pd.DataFrame:
+    """The acceptable table from integer-coded pairs."""
+    # dtype="string" up front: inferring it from 10M objects costs seconds
+    return pd.DataFrame(
+        {
+            "applicant_id": pd.array(app_ids[pair_app], dtype="string"),
+            "slot_id": pd.array(slot_ids[slot], dtype="string"),
+            "rank": rank,
+        }
+    )
 
 
 def generate_prefecture(
@@ -474,14 +498,7 @@ def generate_prefecture(
     if identity:
         applicants_cols["identity"] = pd.array(_ids("P", n)[rng.permutation(n)], dtype="string")
     applicants_df = pd.DataFrame(applicants_cols)
-    # dtype="string" up front: inferring it from 10M objects costs seconds
-    acceptable_df = pd.DataFrame(
-        {
-            "applicant_id": pd.array(app_ids[pair_app], dtype="string"),
-            "slot_id": pd.array(slot_ids[slot], dtype="string"),
-            "rank": rank,
-        }
-    )
+    acceptable_df = _pairs_frame(app_ids, slot_ids, pair_app, slot, rank)
     del pair_app, slot, rank
 
     params: dict[str, Any] = {
@@ -512,3 +529,264 @@ def generate_prefecture(
         seed=seed,
         meta=meta,
     )
+
+
+_HUB_DAY_START = "08:00"
+
+
+def _hub_capacity(rng: np.random.Generator, n_slots: int, mean: float, top: int) -> np.ndarray:
+    """Slot capacities between 1 and ``top`` with about ``mean`` on average.
+
+    A share of slots is fully staffed (``top``) and the rest, partly booked already, uniform on
+    ``1..top``; when ``mean`` is below the uniform's mean, every slot is uniform on ``1..u``.
+    """
+    uniform_mean = (top + 1) / 2
+    if mean >= uniform_mean:
+        share_partial = min(1.0, (top - mean) / (top - uniform_mean)) if top > 1 else 0.0
+        partial = rng.random(n_slots) < share_partial
+        draws = rng.integers(1, top + 1, size=n_slots)
+        return np.where(partial, draws, top).astype(np.int64)
+    upper = max(1, min(top, round(2 * mean - 1)))
+    return rng.integers(1, upper + 1, size=n_slots).astype(np.int64)
+
+
+def generate_hub(
+    n_applicants: int,
+    *,
+    seed: int,
+    n_sites: int | None = None,
+    days: int = 5,
+    windows_per_day: int = 40,
+    window_minutes: int = 15,
+    mean_block: float = 5.5,
+    site_count_shares: Sequence[float] = (0.3, 0.4, 0.3),
+    demand_ratio: float = 3.0,
+    max_capacity: int = 40,
+    tier_shares: Sequence[float] = (0.1, 0.3, 0.6),
+    week_start: str = "2025-03-03",
+    name: str | None = None,
+) -> MatchingInstance:
+    """Generate a seeded week at a vaccination hub network: many sites, long blocks of windows.
+
+    The shape that stresses augmenting-path searches: few slots per applicant type, each type
+    accepting a long run of consecutive windows at up to three nearby sites, so acceptable sets
+    overlap heavily. With a million applicants (the defaults give 50 sites and 10,000 slots) it
+    has about 11 million acceptable pairs and about 350,000 distinct acceptable sets. Every
+    draw comes from one ``Generator(PCG64(seed))``, in this order:
+
+    1. **Calendar.** ``n_sites`` sites on a ring, each with ``days`` working days from
+       ``week_start`` of ``windows_per_day`` windows of ``window_minutes`` from 08:00
+       (default 40 x 15 minutes: 08:00-18:00). Slot ids read ``H<site>-D<day>-<HHMM>``.
+    2. **Sites.** Popularity ``w ~ Dirichlet(2, ..., 2)``.
+    3. **Capacity.** Target mean ``m = n_applicants / (demand_ratio * slots)`` (demand about
+       three times supply). When ``m >= (max_capacity + 1) / 2`` each slot is independently
+       partly booked already (capacity uniform on ``1..max_capacity``) with probability
+       ``(max_capacity - m) / (max_capacity - (max_capacity + 1) / 2)`` and fully staffed
+       (``max_capacity``) otherwise; for smaller ``m`` (small instances) every capacity is
+       uniform on ``1..round(2m - 1)``.
+    4. **Applicants.** Priority tier ``1 + Categorical(tier_shares)``. A home site ``~ w`` and
+       ``1 + Categorical(site_count_shares)`` sites in all: the home site plus the first of the
+       nearby sites ``h-2, h-1, h+1, h+2`` in a random order weighted ``1, 2, 2, 1`` (Gumbel
+       top-k), wrapping around the ring (duplicates on a small ring are dropped).
+    5. **Block.** One day, uniform; a block of ``min(1 + Poisson(mean_block - 1),
+       windows_per_day)`` consecutive windows, starting uniformly where it fits. Every window
+       of the block at every chosen site is acceptable.
+    6. **Ranks.** Home site first, then the nearby sites in their drawn order; earlier windows
+       first within a site.
+
+    Parameters
+    ----------
+    n_applicants
+        Number of applicants (>= 1); ``applicant_id`` reads ``A<number>``, zero-padded.
+    seed
+        Seed of the PCG64 stream; also the instance's lottery ``seed``.
+    n_sites
+        Number of sites (default ``max(1, round(n_applicants / 20_000))``: 10,000 slots per
+        million applicants).
+    days, windows_per_day, window_minutes
+        The calendar of each site.
+    mean_block
+        Mean number of windows in an applicant's block (>= 1).
+    site_count_shares
+        Probabilities of accepting 1, 2, 3 sites.
+    demand_ratio
+        Applicants per appointment, in expectation (> 0).
+    max_capacity
+        Largest capacity of a slot (>= 1).
+    tier_shares
+        Probabilities of priority 1, 2, 3, ... (summing to 1).
+    week_start
+        First day (``YYYY-MM-DD``); weekend dates roll forward to Monday.
+    name
+        Instance name (default ``hub-<n>-seed<seed>``).
+
+    Returns
+    -------
+    MatchingInstance
+        Validated through :func:`matching_from_frames`; ``meta["generator"]`` records every
+        parameter.
+
+    Raises
+    ------
+    ValueError
+        A parameter is out of range.
+
+    Examples
+    --------
+    >>> from slotopt.instance.generate import generate_hub
+    >>> inst = generate_hub(3_000, seed=7)
+    >>> inst.n_slots, inst.n_applicants
+    (200, 3000)
+    >>> bool(inst.capacity.min() >= 1 and inst.capacity.max() <= 40)
+    True
+    """
+    if isinstance(n_applicants, bool) or not isinstance(n_applicants, int) or n_applicants < 1:
+        raise ValueError(f"n_applicants must be an integer >= 1, got {n_applicants!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    sites = max(1, round(n_applicants / 20_000)) if n_sites is None else n_sites
+    for label, value in (
+        ("n_sites", sites),
+        ("days", days),
+        ("windows_per_day", windows_per_day),
+        ("window_minutes", window_minutes),
+        ("max_capacity", max_capacity),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{label} must be an integer >= 1, got {value!r}")
+    start_minute = _minutes(_HUB_DAY_START)
+    if start_minute + windows_per_day * window_minutes > 24 * 60:
+        raise ValueError(
+            f"{windows_per_day} windows of {window_minutes} minutes from {_HUB_DAY_START} "
+            "do not fit in a day"
+        )
+    if not mean_block >= 1.0:
+        raise ValueError(f"mean_block must be >= 1, got {mean_block}")
+    if not demand_ratio > 0.0:
+        raise ValueError(f"demand_ratio must be > 0, got {demand_ratio}")
+    counts = np.asarray(site_count_shares, dtype=np.float64)
+    if counts.shape != (3,) or (counts < 0).any() or abs(counts.sum() - 1) > 1e-9:
+        raise ValueError(
+            f"site_count_shares must be 3 probabilities summing to 1, got {site_count_shares!r}"
+        )
+    tiers = np.asarray(tier_shares, dtype=np.float64)
+    if tiers.ndim != 1 or len(tiers) == 0 or (tiers < 0).any() or abs(tiers.sum() - 1) > 1e-9:
+        raise ValueError(f"tier_shares must be probabilities summing to 1, got {tier_shares!r}")
+    first_day = np.busday_offset(np.datetime64(week_start, "D"), 0, roll="forward")
+    per_site = days * windows_per_day
+    n_slots = sites * per_site
+
+    rng = np.random.Generator(np.random.PCG64(seed))
+    n = n_applicants
+
+    # 2-3. sites and capacity
+    popularity = rng.dirichlet(np.full(sites, 2.0))
+    capacity = _hub_capacity(rng, n_slots, n / (demand_ratio * n_slots), max_capacity)
+
+    # 4. applicants and their sites (columns: home, then nearby sites in drawn order; -1 unused)
+    priority = (1 + rng.choice(len(tiers), size=n, p=tiers)).astype(np.int64)
+    home = rng.choice(sites, size=n, p=popularity).astype(np.int64)
+    n_chosen = 1 + rng.choice(3, size=n, p=counts)
+    offsets = np.array([-2, -1, 1, 2], dtype=np.int64)
+    near_key = np.log(np.array([1.0, 2.0, 2.0, 1.0])) + rng.gumbel(size=(n, 4))
+    near = (home[:, None] + offsets[np.argsort(-near_key, axis=1, kind="stable")[:, :2]]) % sites
+    del near_key
+    site_cols = np.full((n, 3), -1, dtype=np.int64)
+    site_cols[:, 0] = home
+    site_cols[:, 1] = np.where((n_chosen >= 2) & (near[:, 0] != home), near[:, 0], -1)
+    site_cols[:, 2] = np.where(
+        (n_chosen >= 3) & (near[:, 1] != home) & (near[:, 1] != near[:, 0]), near[:, 1], -1
+    )
+    del near, n_chosen
+
+    # 5. one block of consecutive windows on one day
+    day = rng.integers(0, days, size=n)
+    block = np.minimum(1 + rng.poisson(mean_block - 1.0, size=n), windows_per_day)
+    start = (rng.random(n) * (windows_per_day - block + 1)).astype(np.int64)
+    first_window = day * windows_per_day + start
+
+    # 6. pairs in rank order: site column by column, windows in time order
+    valid = site_cols >= 0
+    runs_app = np.repeat(np.arange(n, dtype=np.int64), valid.sum(axis=1))
+    runs_site = site_cols[valid]  # row-major: an applicant's sites stay in column order
+    del site_cols, valid
+    run_len = block[runs_app]
+    pair_run = np.repeat(np.arange(len(runs_app), dtype=np.int64), run_len)
+    within = np.arange(len(pair_run), dtype=np.int64) - np.repeat(
+        np.cumsum(run_len) - run_len, run_len
+    )
+    pair_app = runs_app[pair_run]
+    slot = runs_site[pair_run] * per_site + first_window[pair_app] + within
+    del pair_run, within, runs_site, run_len
+    per_app = np.bincount(pair_app, minlength=n)
+    rank = np.arange(len(pair_app), dtype=np.int64) - (np.cumsum(per_app) - per_app)[pair_app] + 1
+
+    # tables
+    app_ids = _ids("A", n)
+    site_names = _ids("H", sites)
+    minute = start_minute + np.arange(windows_per_day) * window_minutes
+    dates = np.datetime_as_string(
+        np.busday_offset(first_day, np.arange(days), roll="forward")
+    ).tolist()
+    labels, starts_iso, ends_iso = [], [], []
+    for d, date in enumerate(dates):
+        for m in minute.tolist():
+            e = m + window_minutes
+            labels.append(f"D{d + 1}-{m // 60:02d}{m % 60:02d}")
+            starts_iso.append(f"{date}T{m // 60:02d}:{m % 60:02d}")
+            ends_iso.append(f"{date}T{e // 60:02d}:{e % 60:02d}")
+    slot_ids = np.array(
+        [f"{s}-{label}" for s in site_names.tolist() for label in labels], dtype=object
+    )
+    slots_df = pd.DataFrame(
+        {
+            "slot_id": pd.array(slot_ids, dtype="string"),
+            "capacity": capacity,
+            "location": pd.array(np.repeat(site_names, per_site), dtype="string"),
+            "start": np.tile(np.array(starts_iso, dtype=object), sites),
+            "end": np.tile(np.array(ends_iso, dtype=object), sites),
+        }
+    )
+    applicants_df = pd.DataFrame(
+        {"applicant_id": pd.array(app_ids, dtype="string"), "priority": priority}
+    )
+    acceptable_df = _pairs_frame(app_ids, slot_ids, pair_app, slot, rank)
+    del pair_app, slot, rank
+    params: dict[str, Any] = {
+        "n_applicants": n,
+        "seed": seed,
+        "n_sites": sites,
+        "days": days,
+        "windows_per_day": windows_per_day,
+        "window_minutes": window_minutes,
+        "mean_block": mean_block,
+        "site_count_shares": [float(c) for c in counts],
+        "demand_ratio": demand_ratio,
+        "max_capacity": max_capacity,
+        "tier_shares": [float(t) for t in tiers],
+        "week_start": str(first_day),
+    }
+    meta = {"generator": {"function": f"{__name__}.generate_hub", "parameters": params}}
+    return matching_from_frames(
+        slots_df,
+        applicants_df,
+        acceptable_df,
+        name=name or f"hub-{n}-seed{seed}",
+        seed=seed,
+        meta=meta,
+    )
+
+
+def instance_statistics(inst: MatchingInstance) -> dict[str, Any]:
+    """Size figures of a matching instance (printed by ``slotopt generate``)."""
+    cap = inst.capacity
+    return {
+        "applicants": inst.n_applicants,
+        "slots": inst.n_slots,
+        "acceptable_pairs": len(inst.acc_slot),
+        "appointments": inst.total_capacity,
+        "demand_per_appointment": round(inst.n_applicants / max(inst.total_capacity, 1), 2),
+        "capacity_min": int(cap.min()) if len(cap) else 0,
+        "capacity_max": int(cap.max()) if len(cap) else 0,
+        "distinct_acceptable_sets": inst.types.n_types,
+    }

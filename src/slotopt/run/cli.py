@@ -36,6 +36,7 @@ COMMANDS: tuple[str, ...] = (
     "simulate",
     "audit",
     "receipt",
+    "solve_all",
 )
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2

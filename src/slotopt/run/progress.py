@@ -9,14 +9,16 @@ terminal -- it prints nothing at all, so logs stay clean. ``SLOTOPT_PROGRESS=0``
 terminal too.
 
 The bar is hand-written (a dozen lines; no dependency): ``label [#####.....] 45% 1,234/2,742
-12 s``, or ``label ... 12 s`` for a step whose size is unknown (a single HiGHS solve), and a final
-``label: done in 12.3 s`` line.
+12 s``, or ``label ... 12 s`` for a step whose size is unknown (a single HiGHS solve; a small
+background thread redraws the elapsed time), and a final ``label: done in 12.3 s`` line. Steps
+that finish within a second draw nothing at all.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
@@ -29,6 +31,8 @@ Callback = Callable[[int, int], None]
 
 WIDTH = 24
 INTERVAL = 0.2  # seconds between redraws: cheap enough for a callback in a tight loop
+DELAY = 1.0  # seconds before the first draw: quick steps stay silent
+TICK = 1.0  # seconds between redraws of a step that reports no progress of its own
 
 
 def on_terminal(stream: TextIO | None = None) -> bool:
@@ -78,18 +82,35 @@ class Progress:
         self.start = time.perf_counter()
         self._drawn = 0.0
         self._width = 0
+        self._shown = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
         if self.enabled:
-            self._draw()
+            self._ticker = threading.Thread(target=self._tick, daemon=True)
+            self._ticker.start()
+
+    def _tick(self) -> None:
+        """Redraw now and then, so a step without callbacks still shows it is alive."""
+        wait = DELAY
+        while not self._stop.wait(wait):
+            self._maybe_draw(force=True)
+            wait = TICK
 
     def __call__(self, done: int, total: int | None = None) -> None:
         self.done = done
         if total is not None:
             self.total = total
-        if not self.enabled:
-            return
+        if self.enabled:
+            self._maybe_draw()
+
+    def _maybe_draw(self, *, force: bool = False) -> None:
         now = time.perf_counter()
-        if now - self._drawn >= INTERVAL:
-            self._draw(now)
+        if now - self.start < DELAY:
+            return
+        with self._lock:
+            if self.enabled and (force or now - self._drawn >= INTERVAL):
+                self._draw(now)
 
     def _draw(self, now: float | None = None) -> None:
         now = time.perf_counter() if now is None else now
@@ -106,16 +127,23 @@ class Progress:
         self._write(text)
 
     def _write(self, text: str, end: str = "") -> None:
+        self._shown = True
         pad = max(self._width - len(text), 0)
         self._width = len(text)
         self.stream.write("\r" + text + " " * pad + end)
         self.stream.flush()
 
     def close(self, outcome: str = "done") -> None:
-        """Replace the line with ``label: outcome in N s`` (nothing when not drawing)."""
-        if self.enabled:
-            seconds = time.perf_counter() - self.start
-            self._write(f"{self.label}: {outcome} in {seconds:.1f} s", end="\n")
+        """Replace the line with ``label: outcome in N s`` (nothing when not drawing, or when
+        the step ended before anything was drawn)."""
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+            self._ticker = None
+        with self._lock:
+            if self.enabled and self._shown:
+                seconds = time.perf_counter() - self.start
+                self._write(f"{self.label}: {outcome} in {seconds:.1f} s", end="\n")
             self.enabled = False
 
     def __enter__(self) -> Progress:

@@ -13,7 +13,8 @@
   together with every higher-priority matched applicant.
 
 Witnesses are *built* with the same search the greedy uses (replaying the result in priority
-order), but *checked* by :func:`check_witness`, a few lines of plain counting that trust nothing
+order through :func:`slotopt.engines.matching.greedy.replay_schedule`, compiled when numba is
+available), but *checked* by :func:`check_witness`, a few lines of plain counting that trust nothing
 else; a wrong witness cannot pass.
 """
 
@@ -26,7 +27,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_flow
 
-from slotopt.engines.matching.network import TypeNetwork
+from slotopt.engines.matching.greedy import replay_schedule
 from slotopt.instance.matching import MatchingInstance
 
 MAX_LISTED = 20
@@ -102,15 +103,14 @@ def check_feasible(inst: MatchingInstance, slot_of: np.ndarray) -> list[str]:
     matched = np.flatnonzero(slot_of >= 0)
     if len(matched) and slot_of[matched].max() >= inst.n_slots:
         return ["assignment refers to a slot index outside the instance"]
-    counts = np.diff(inst.acc_indptr)
-    owner = np.repeat(np.arange(inst.n_applicants), counts)
-    accepted = set(zip(owner.tolist(), inst.acc_slot.tolist(), strict=True))
-    for i in matched.tolist():
-        if (i, int(slot_of[i])) not in accepted:
-            problems.append(
-                f"applicant {inst.applicant_ids[i]!r} is in slot {inst.slot_ids[slot_of[i]]!r}, "
-                "which they did not accept"
-            )
+    owner = _owner(inst)
+    accepts = np.zeros(inst.n_applicants, dtype=bool)
+    accepts[owner[inst.acc_slot == slot_of[owner]]] = True  # slot_of -1 never equals a slot
+    for i in np.flatnonzero((slot_of >= 0) & ~accepts).tolist():
+        problems.append(
+            f"applicant {inst.applicant_ids[i]!r} is in slot {inst.slot_ids[slot_of[i]]!r}, "
+            "which they did not accept"
+        )
     load = np.bincount(slot_of[matched], minlength=inst.n_slots)
     for s in np.flatnonzero(load > inst.capacity).tolist():
         problems.append(
@@ -118,6 +118,26 @@ def check_feasible(inst: MatchingInstance, slot_of: np.ndarray) -> list[str]:
             f"{inst.capacity[s]}"
         )
     return problems
+
+
+def _owner(inst: MatchingInstance) -> np.ndarray:
+    """The applicant of each acceptable pair, aligned with ``inst.acc_slot``."""
+    return np.repeat(np.arange(inst.n_applicants), np.diff(inst.acc_indptr))
+
+
+def _label_range(inst: MatchingInstance, label: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per applicant, the smallest and largest ``label`` of their acceptable slots (0 and -1
+    for applicants who accept nothing, so that they pass every range test)."""
+    lab = label[inst.acc_slot]
+    lengths = np.diff(inst.acc_indptr)
+    nonempty = np.flatnonzero(lengths > 0)
+    low = np.zeros(inst.n_applicants, dtype=np.int64)
+    high = np.full(inst.n_applicants, -1, dtype=np.int64)
+    if len(nonempty):
+        starts = inst.acc_indptr[:-1][nonempty]
+        low[nonempty] = np.minimum.reduceat(lab, starts)
+        high[nonempty] = np.maximum.reduceat(lab, starts)
+    return low, high
 
 
 def max_flow_value(inst: MatchingInstance) -> int:
@@ -133,11 +153,15 @@ def max_flow_value(inst: MatchingInstance) -> int:
     cols = np.concatenate(
         [1 + np.arange(n_t), 1 + n_t + types.slots, np.full(n_s, sink, dtype=np.int64)]
     )
-    # scipy needs int32 capacities: a slot serves at most the applicants who accept it, so
-    # clipping there keeps the flow exact for any capacity (2**40, 2**62)
-    acceptors = np.bincount(inst.acc_slot, minlength=n_s)
-    seats = np.minimum(inst.capacity, acceptors)
-    caps = np.concatenate([types.size, np.full(len(types.slots), big), seats]).astype(np.int32)
+    # scipy's max flow takes int32 capacities. A slot can never serve more applicants than
+    # accept it, so clipping its capacity there leaves the maximum unchanged and exact for any
+    # capacity (the clipped values fit whenever the instance has fewer than 2**31 applicants).
+    accepting = np.bincount(types.slots, weights=np.repeat(types.size, counts), minlength=n_s)
+    slot_cap = np.minimum(inst.capacity, accepting.astype(np.int64))
+    limit = np.iinfo(np.int32).max
+    if types.size.max(initial=0) > limit or slot_cap.max(initial=0) > limit:
+        raise OverflowError("more than 2**31 applicants: beyond scipy's int32 maximum flow")
+    caps = np.concatenate([types.size, np.full(len(types.slots), big), slot_cap]).astype(np.int32)
     graph = csr_matrix((caps, (rows, cols)), shape=(sink + 1, sink + 1))
     return int(maximum_flow(graph, source, sink).flow_value)
 
@@ -155,45 +179,29 @@ def build_witnesses(
     augmenting path exists could have been served alongside every higher-priority matched one.
     Assumes ``slot_of`` is feasible (check that first).
     """
-    types = inst.types
-    net = TypeNetwork(types, inst.capacity)
     order = np.argsort(position, kind="stable")
-    type_of = types.type_of
-    component_of = np.full(inst.n_applicants, -1, dtype=np.int64)
+    if progress is not None and len(order):
+        progress(0, len(order))  # the replay is one compiled pass: no finer steps to report
+    replay = replay_schedule(inst, slot_of, order)
     violations: list[str] = []
-    n_violations = 0
-    for k, i in enumerate(order.tolist()):
-        if progress is not None and k % 256 == 0:
-            progress(k, len(order))
-        t = int(type_of[i])
-        s = int(slot_of[i])
-        if s >= 0:
-            net.place(t, s)
-            continue
-        if inst.acc_indptr[i] == inst.acc_indptr[i + 1]:
-            continue
-        moves = net.search(t)
-        if moves is None:
-            component_of[i] = net.type_comp[t]
-        else:
-            n_violations += 1
-            if n_violations <= MAX_LISTED:
-                free = inst.slot_ids[moves[-1][2]]
-                how = (
-                    f"slot {free!r} has room"
-                    if len(moves) == 1
-                    else f"moving {len(moves) - 1} applicant(s) frees slot {free!r}"
-                )
-                violations.append(
-                    f"applicant {inst.applicant_ids[i]!r} (position {position[i]}) is unmatched "
-                    f"but could be served without displacing anyone of higher priority ({how})"
-                )
-    if n_violations > MAX_LISTED:
-        violations.append(f"... and {n_violations - MAX_LISTED} more priority violation(s)")
+    could = np.flatnonzero(replay.room >= 0)
+    could = could[np.argsort(position[could], kind="stable")]  # in priority order
+    for i in could[:MAX_LISTED].tolist():
+        free = inst.slot_ids[replay.room[i]]
+        n_moves = int(replay.moves[i])
+        how = (
+            f"slot {free!r} has room"
+            if n_moves == 1
+            else f"moving {n_moves - 1} applicant(s) frees slot {free!r}"
+        )
+        violations.append(
+            f"applicant {inst.applicant_ids[i]!r} (position {position[i]}) is unmatched "
+            f"but could be served without displacing anyone of higher priority ({how})"
+        )
+    if len(could) > MAX_LISTED:
+        violations.append(f"... and {len(could) - MAX_LISTED} more priority violation(s)")
     witnesses = Witnesses(
-        component_of=component_of,
-        components=tuple(tuple(c) for c in net.comp_slots),
-        refs=tuple(tuple(r) for r in net.comp_refs),
+        component_of=replay.component_of, components=replay.components, refs=replay.refs
     )
     return witnesses, violations
 
@@ -240,11 +248,12 @@ def check_witness(
 
 
 def occupants_by_slot(inst: MatchingInstance, slot_of: np.ndarray) -> list[list[int]]:
-    occ: list[list[int]] = [[] for _ in range(inst.n_slots)]
-    for i, s in enumerate(slot_of.tolist()):
-        if s >= 0:
-            occ[s].append(i)
-    return occ
+    """``occupants[s]``: the applicants assigned to slot ``s``, in index order."""
+    matched = np.flatnonzero(slot_of >= 0)
+    by_slot = matched[np.argsort(slot_of[matched], kind="stable")].tolist()
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(slot_of[matched], minlength=inst.n_slots))])
+    ends = bounds.tolist()
+    return [by_slot[ends[s] : ends[s + 1]] for s in range(inst.n_slots)]
 
 
 def check_matching(
@@ -319,43 +328,92 @@ def check_witness_chain(
     ``k`` accepts only slots of ``Y_k`` and comes after everyone sitting in ``Y_k``. Nothing here
     uses the search that built the witnesses.
     """
+    # Vectorised; messages come out in the order (and with the early stops) of the plain loop
+    # "for k, comp: for s in comp: check s; for b in occupants[s]: check b", then the loop
+    # over unmatched applicants.
     problems: list[str] = []
-    label = np.full(inst.n_slots, -1, dtype=np.int64)
-    load = np.bincount(slot_of[slot_of >= 0], minlength=inst.n_slots)
-    occupants = occupants_by_slot(inst, slot_of)
     n_comp = len(witnesses.components)
+    sizes = np.fromiter((len(c) for c in witnesses.components), dtype=np.int64, count=n_comp)
+    occ_slot = np.fromiter(
+        (s for c in witnesses.components for s in c), dtype=np.int64, count=int(sizes.sum())
+    )
+    occ_comp = np.repeat(np.arange(n_comp, dtype=np.int64), sizes)
+    label = np.full(inst.n_slots, -1, dtype=np.int64)
+    np.maximum.at(label, occ_slot, occ_comp)  # a slot listed twice keeps its last component
+    order = np.argsort(occ_slot, kind="stable")
+    repeated = np.zeros(len(occ_slot), dtype=bool)
+    repeated[order[1:]] = occ_slot[order[1:]] == occ_slot[order[:-1]]
+    for j in np.flatnonzero(repeated).tolist():
+        problems.append(f"slot {inst.slot_ids[occ_slot[j]]!r} is in two witness components")
+
+    matched = np.flatnonzero(slot_of >= 0)
+    load = np.bincount(slot_of[matched], minlength=inst.n_slots)
+    by_slot = matched[np.argsort(slot_of[matched], kind="stable")]
+    first_occupant = np.cumsum(load) - load
+    # every (listed slot, occupant) pair, listed slot by listed slot
+    n_occ = load[occ_slot]
+    pair_entry = np.repeat(np.arange(len(occ_slot)), n_occ)
+    within = np.arange(int(n_occ.sum())) - np.repeat(np.cumsum(n_occ) - n_occ, n_occ)
+    occupant = by_slot[first_occupant[occ_slot[pair_entry]] + within]
+    low, high = _label_range(inst, label)
+    leaks = (low[occupant] < 0) | (high[occupant] > occ_comp[pair_entry])
+    not_full = load[occ_slot] != inst.capacity[occ_slot]
+    # the largest position sitting in Y_k, for every k
     prefix_max = np.zeros(n_comp, dtype=np.int64)
-    running = 0
-    for k, comp in enumerate(witnesses.components):
-        for s in comp:
-            if label[s] >= 0:
-                problems.append(f"slot {inst.slot_ids[s]!r} is in two witness components")
-            label[s] = k
-    for k, comp in enumerate(witnesses.components):
-        for s in comp:
-            if load[s] != inst.capacity[s]:
-                problems.append(f"witness slot {inst.slot_ids[s]!r} is not full")
-            for b in occupants[s]:
-                running = max(running, int(position[b]))
-                lab = label[inst.acceptable_slots(b)]
-                if ((lab < 0) | (lab > k)).any():
+    if len(occupant):
+        np.maximum.at(prefix_max, occ_comp[pair_entry], position[occupant].astype(np.int64))
+    prefix_max = np.maximum.accumulate(prefix_max) if n_comp else prefix_max
+    bad_entries = np.union1d(np.flatnonzero(not_full), pair_entry[leaks])
+    if len(bad_entries):
+        leak_at = np.flatnonzero(leaks)
+        leak_entry = pair_entry[leak_at]
+        for k in np.unique(occ_comp[bad_entries]).tolist():
+            if k > 0 and len(problems) > MAX_LISTED:  # the loop stops after component 0
+                return problems
+            for j in bad_entries[occ_comp[bad_entries] == k].tolist():
+                slot = inst.slot_ids[occ_slot[j]]
+                if not_full[j]:
+                    problems.append(f"witness slot {slot!r} is not full")
+                lo, hi = np.searchsorted(leak_entry, [j, j + 1])
+                for b in occupant[leak_at[lo:hi]].tolist():
                     problems.append(
-                        f"{inst.applicant_ids[b]!r} in witness slot {inst.slot_ids[s]!r} accepts "
+                        f"{inst.applicant_ids[b]!r} in witness slot {slot!r} accepts "
                         "a slot outside the witness"
                     )
-        prefix_max[k] = running
+            if len(problems) > MAX_LISTED:
+                return problems
+    if n_comp and len(problems) > MAX_LISTED:
+        return problems
+
+    comp_of = np.asarray(witnesses.component_of, dtype=np.int64)
+    has = np.flatnonzero(comp_of >= 0)
+    k_of = comp_of[has]
+    missing = k_of >= n_comp
+    k_safe = np.where(missing, 0, k_of)
+    misses = ~missing & ((low[has] < 0) | (high[has] > k_safe))
+    lower = (
+        ~missing & ~misses & (prefix_max[k_safe] >= position[has])
+        if n_comp
+        else np.zeros(len(has), dtype=bool)
+    )
+    flagged = np.flatnonzero(missing | misses | lower)
+    # the plain loop checks the limit after each applicant it does not skip as "missing"
+    checked = np.flatnonzero(~missing)
+    last = -1
+    for j in flagged.tolist():
         if len(problems) > MAX_LISTED:
-            return problems
-    for i in np.flatnonzero(witnesses.component_of >= 0).tolist():
-        k = int(witnesses.component_of[i])
-        if not 0 <= k < n_comp:
-            problems.append(f"witness of {inst.applicant_ids[i]!r} refers to a missing component")
+            between = np.searchsorted(checked, j) - np.searchsorted(checked, last, side="right")
+            if between > 0:
+                break
+        last = j
+        name = inst.applicant_ids[int(has[j])]
+        if missing[j]:
+            problems.append(f"witness of {name!r} refers to a missing component")
             continue
-        lab = label[inst.acceptable_slots(i)]
-        if ((lab < 0) | (lab > k)).any():
-            problems.append(f"witness of {inst.applicant_ids[i]!r} misses one of their slots")
-        elif prefix_max[k] >= position[i]:
-            problems.append(f"witness of {inst.applicant_ids[i]!r} holds someone of lower priority")
+        if misses[j]:
+            problems.append(f"witness of {name!r} misses one of their slots")
+        else:
+            problems.append(f"witness of {name!r} holds someone of lower priority")
         if len(problems) > MAX_LISTED:
             break
     return problems

@@ -12,8 +12,12 @@ from typing import Any
 
 from slotopt._atomic import check_output_folder
 from slotopt.instance import write_instance
-from slotopt.instance.generate import generate_prefecture
+from slotopt.instance.generate import generate_hub, generate_prefecture, instance_statistics
 from slotopt.run.commands._args import non_negative_int, positive_float, positive_int
+
+SHAPES = ("prefecture", "hub")
+# the options each shape takes (the others are a usage error for it)
+_HUB_OPTIONS = frozenset({"n_sites", "days", "name"})
 
 # (flag, attribute, generator keyword) of the optional model parameters, in the order they are
 # written back into ``generated_by``
@@ -44,6 +48,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--seed", type=non_negative_int, default=0, metavar="S", help="generator seed (default 0)"
+    )
+    parser.add_argument(
+        "--shape",
+        choices=SHAPES,
+        default="prefecture",
+        help="prefecture: a few sites, windows of hour blocks (default); hub: a vaccination hub "
+        "network, 10,000 slots per million applicants, blocks of consecutive windows at 1-3 "
+        "nearby sites, demand 3x supply (takes --sites, --days, --name only)",
     )
     parser.add_argument(
         "--slots",
@@ -82,6 +94,8 @@ def command_line(args: argparse.Namespace) -> str:
     """The canonical command that regenerates these files (recorded as ``generated_by``)."""
     words = ["slotopt", "generate", str(args.out), "--applicants", str(args.applicants)]
     words += ["--seed", str(args.seed)]
+    if args.shape != "prefecture":
+        words += ["--shape", args.shape]
     for flag, attr, _ in _OPTIONS:
         value = getattr(args, attr)
         if value is not None:
@@ -92,12 +106,24 @@ def command_line(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     check_output_folder(args.out, force=args.force)  # before generating
     options = {kw: getattr(args, a) for _, a, kw in _OPTIONS if getattr(args, a) is not None}
+    shape = getattr(args, "shape", "prefecture")
     try:
-        inst = generate_prefecture(args.applicants, seed=args.seed, **options)
+        if shape == "hub":
+            unusable = sorted(
+                f for f, _, kw in _OPTIONS if kw in options and kw not in _HUB_OPTIONS
+            )
+            if unusable:
+                raise ValueError(f"--shape hub does not take {', '.join(unusable)}")
+            inst = generate_hub(args.applicants, seed=args.seed, **options)
+        else:
+            inst = generate_prefecture(args.applicants, seed=args.seed, **options)
     except ValueError as exc:
         print(f"slotopt generate: error: {exc}", file=sys.stderr)
         return 2
     inst = dataclasses.replace(inst, meta={"generated_by": command_line(args), **inst.meta})
     write_instance(inst, args.out, force=args.force)
     print(f"wrote {args.out}: {inst.describe()}, seed {args.seed}")
+    if shape == "hub":
+        stats = instance_statistics(inst)
+        print(", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in stats.items()))
     return 0
