@@ -130,7 +130,10 @@ def test_progress_is_drawn_on_a_terminal(
 ) -> None:
     import sys
 
+    from slotopt.run import progress
+
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(progress, "DELAY", 0.0)  # a small run finishes within the quiet second
     monkeypatch.delenv("SLOTOPT_PROGRESS", raising=False)
     assert run(write(tmp_path), tmp_path / "out") == 0
     err = capsys.readouterr().err

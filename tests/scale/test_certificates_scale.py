@@ -126,7 +126,12 @@ def test_two_move_path_message() -> None:
             dtype="string",
         ),
     )
-    _, violations = vm.build_witnesses(inst, np.array([0, 1, -1]), np.array([1, 2, 3]))
+    at = {a: i for i, a in enumerate(inst.applicant_ids)}  # the loader orders rows by id
+    slot_of = np.full(3, -1)
+    slot_of[at["a"]], slot_of[at["c"]] = 0, 1
+    position = np.empty(3, dtype=np.int64)
+    position[[at["a"], at["c"], at["b"]]] = [1, 2, 3]
+    _, violations = vm.build_witnesses(inst, slot_of, position)
     assert violations[0].endswith("(moving 2 applicant(s) frees slot 's2')")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -88,7 +89,8 @@ def test_rerun_skips_finished_and_redoes_changed(tmp_path) -> None:  # type: ign
     again = slotopt.solve_all(root, out, jobs=2)
     assert (again.solved, again.skipped) == (0, 3)
     pd.testing.assert_frame_equal(first.rows, again.rows)
-    write_instance(generate_prefecture(250, seed=9, name="b"), root / "b", force=True)
+    shutil.rmtree(root / "b")  # the user replaces an instance (--force never replaces inputs)
+    write_instance(generate_prefecture(250, seed=9, name="b"), root / "b")
     third = slotopt.solve_all(root, out, jobs=2)
     assert (third.solved, third.skipped) == (1, 2)
     assert (out / "a" / "summary.json").stat().st_mtime_ns == stamps["a"]

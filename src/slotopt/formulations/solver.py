@@ -777,3 +777,25 @@ def solve_compiled(
     if load and outcome.solution is not SolutionStatus.none:
         compiled.load()
     return outcome
+
+
+def start_scheduler(threads: int = 1) -> None:
+    """Start this thread's HiGHS task scheduler now with ``threads`` threads, quietly.
+
+    A worker process of ``solve-all`` calls this once: the workers themselves are the
+    parallelism, so each HiGHS solve in them should use one thread, and the scheduler HiGHS starts
+    on its first ``run()`` keeps its thread count. Solving one tiny LP fixes it; later solves
+    that pass no ``threads`` run on it. Does nothing when HiGHS is not installed (the
+    combinatorial methods still run).
+    """
+    try:
+        highspy = _highspy()
+    except SolverError:
+        return
+    _prepare_threads(highspy, threads)
+    h = _new_highs(highspy)
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", int(threads))
+    h.addVar(0.0, 1.0)
+    h.changeColCost(0, 1.0)
+    h.run()

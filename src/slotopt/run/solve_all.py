@@ -41,7 +41,6 @@ import multiprocessing
 import os
 import shutil
 import signal
-import sys
 import time
 import traceback
 from collections import deque
@@ -227,31 +226,10 @@ def _declared_kind(folder: str) -> str | None:
 
 
 def one_highs_thread() -> None:
-    """Start HiGHS's task scheduler with one thread in this process.
+    """One HiGHS thread per worker process (the workers themselves are the parallelism)."""
+    from slotopt.formulations.solver import start_scheduler
 
-    HiGHS creates its scheduler once per process, with the ``threads`` option of the first
-    solve, and keeps it; solving one tiny LP with ``threads=1`` first fixes it for every later
-    solve of the worker (the workers themselves are the parallelism).
-    """
-    try:
-        import highspy
-    except ImportError:  # no solver installed: the combinatorial methods still run
-        return
-    # the banner HiGHS prints when created would land in every worker's stdout
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            h = highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
-    h.addVar(0.0, 1.0)
-    h.changeColCost(0, 1.0)
-    h.run()
+    start_scheduler(1)
 
 
 def init_worker() -> None:
