@@ -10,7 +10,7 @@ Part 1 times ``method="greedy"`` and ``method="naive"`` (one max-flow check per 
 reference oracle) on generated instances small enough for naive, in the same process, checks
 that they serve the same applicants, and prints the ratio.
 
-Part 2 is the issue-2 target: 100,000 applicants, 3,000 slots, about 900,000 acceptable pairs
+Part 2 is the core matching target: 100,000 applicants, 3,000 slots, about 900,000 acceptable pairs
 (demand above supply), greedy under 3 s on 2 cores *loading included*. The instance is written
 to a temporary folder as CSV; each repeat times ``load_instance`` (CSV read + validation) and
 ``solve(method="greedy")`` separately. The files are in the OS page cache (they were just

@@ -5,7 +5,7 @@ Run from the repository root (results go in docs/performance.md, "Offer-set DP")
     python benchmarks/bench_offer_set.py            # both parts, pinned to at most 2 cores
     python benchmarks/bench_offer_set.py --quick    # smaller sizes, a smoke run
 
-Part 1 is the issue-4 target: ``instances/offer-set-day`` -- 32 slots (15-minute cycle, 8 a.m. to
+Part 1 is the offer-set target: ``instances/offer-set-day`` -- 32 slots (15-minute cycle, 8 a.m. to
 4 p.m.) in 4 slot types, 96 periods, 6,561 booking states -- solved exactly by
 ``backward_induction(method="sort")`` (Dinkelbach passes over sorted units) in under 10 s on 2
 cores. Each repeat solves from scratch; the best and the median are printed.

@@ -5,7 +5,7 @@ Run from the repository root (results go in docs/performance.md, "Kaluza factori
     python benchmarks/bench_study.py               # pinned to at most 2 cores
     python benchmarks/bench_study.py --quick       # no one-by-one baseline, a smoke run
 
-Part 1 is the issue-4 target: the whole factorial study (936 instances under the default
+Part 1 is the offer-set target: the whole factorial study (936 instances under the default
 reading: every instance solved exactly, every decision rule evaluated exactly) in under 3 s on a
 2-core machine. ``run_kaluza_study`` is timed from scratch ``--repeats`` times (default 3), without
 and with the Sect. 6.3.3 sensitivity analysis (every beta_e policy under every beta_a); the best
