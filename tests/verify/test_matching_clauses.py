@@ -316,3 +316,21 @@ def test_many_violations_are_counted_beyond_the_listed_ones() -> None:
     listed = [v for v in report.violations if "has room" in v]
     assert len(listed) == 20
     assert report.violations[-1] == "... and 5 more priority violation(s)"
+
+
+def test_a_tight_witness_lists_each_slot_once() -> None:
+    # component 2 reaches component 0 twice (directly and through 1)
+    diamond = Witnesses(
+        component_of=np.array([2]), components=((0,), (1,), (2,)), refs=((), (0,), (0, 1))
+    )
+    assert diamond.tight(0) == (0, 1, 2)
+
+
+def test_exactly_twenty_violations_are_all_listed() -> None:
+    n = 20
+    inst = cases.build(
+        {"s": n}, {f"a{i:02d}": i + 1 for i in range(n)}, [(f"a{i:02d}", "s") for i in range(n)]
+    )
+    report = check_matching(inst, np.full(n, -1), np.arange(1, n + 1))
+    assert sum("has room" in v for v in report.violations) == 20
+    assert not any(v.startswith("... and") for v in report.violations)

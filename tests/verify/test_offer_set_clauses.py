@@ -36,7 +36,42 @@ def small() -> tuple[OfferSetInstance, DPSolution]:
 
 def test_the_optimal_solution_passes(small: tuple[OfferSetInstance, DPSolution]) -> None:
     inst, sol = small
-    assert check_offer_set(inst, sol).ok
+    report = check_offer_set(inst, sol, reference=sol)
+    assert report.ok and report.violations == ()
+    flags = (report.feasible, report.policy_value, report.bellman_optimal, report.monotone)
+    assert flags == (True, True, True, True)
+    assert report.dominates_rules is True and report.matches_reference is True
+    assert report.max_improvement <= 1e-9 and report.max_policy_residual <= 1e-9
+    assert report.states_enumerated == 6 * 9  # every one of the 9 states in each of 6 periods
+    assert check_offer_set(inst, sol).matches_reference is None
+
+
+def test_a_suboptimal_offer_in_the_last_period_before_the_day(
+    small: tuple[OfferSetInstance, DPSolution],
+) -> None:
+    """The same forgery one period before the workday (t = 1): Bellman must look there too.
+    (Here the forged values also fall when a slot is freed, which monotonicity reports.)"""
+    inst, sol = small
+    policy = sol.policy.copy()
+    full = sol.space.full
+    policy[0, full] = sol.space.states[full]
+    values = evaluate_policy(inst, policy)
+    report = check_offer_set(inst, DPSolution(values, policy, sol.space, "forged"))
+    assert report.policy_value and not report.bellman_optimal
+    assert report.violations[0] == (
+        "period 1, state [2, 2]: offer [2, 0] beats the policy's [2, 2] by 0.0406"
+    )
+
+
+def test_arrays_of_the_wrong_shape_fail_everything(
+    small: tuple[OfferSetInstance, DPSolution],
+) -> None:
+    inst, sol = small
+    report = check_offer_set(inst, DPSolution(sol.values[:-1], sol.policy, sol.space, "short"))
+    assert not report.ok and report.violations[0].startswith("shapes: values (6, 9)")
+    flags = (report.feasible, report.policy_value, report.bellman_optimal, report.monotone)
+    assert flags == (False, False, False, False) and report.dominates_rules is False
+    assert report.states_enumerated == 0
 
 
 @pytest.mark.parametrize("max_states", [200, 3])  # every state; a sample plus the full state
