@@ -2,11 +2,12 @@
 generated one is reproducible from its recorded command, and Arnosti's footnote 4 gives the
 answers the footnote gives.
 
-Footnote 4 (N. Arnosti, "A Better Way to Schedule Vaccinations", 2021-04-21): two slots, morning and afternoon; A has the highest priority and is
-available all day, preferring the morning; B is available only in the morning. "In a serial
-dictatorship, if A expresses a preference for morning, then A will get the morning slot, and B
-will go unassigned. [...] It seems better to schedule B for the morning, and A for the
-afternoon." Algorithm 1 commits to A, then adds B because {A, B} can both be served.
+Footnote 4 (N. Arnosti, "A Better Way to Schedule Vaccinations", 2021-04-21): two slots, morning
+and afternoon; A has the highest priority and is available all day, preferring the morning; B is
+available only in the morning. "In a serial dictatorship, if A expresses a preference for
+morning, then A will get the morning slot, and B will go unassigned. [...] It seems better to
+schedule B for the morning, and A for the afternoon." Algorithm 1 commits to A, then adds B
+because {A, B} can both be served.
 """
 
 from __future__ import annotations

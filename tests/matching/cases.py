@@ -8,8 +8,11 @@ from slotopt.instance import MatchingInstance, matching_from_frames
 
 
 def build(
-    slots: dict[str, int], applicants: dict[str, int], acceptable: list[tuple[str, str]],
-    ranks: list[int] | None = None, name: str = "case",
+    slots: dict[str, int],
+    applicants: dict[str, int],
+    acceptable: list[tuple[str, str]],
+    ranks: list[int] | None = None,
+    name: str = "case",
 ) -> MatchingInstance:
     acc = pd.DataFrame(acceptable, columns=["applicant_id", "slot_id"], dtype="string")
     if ranks is not None:

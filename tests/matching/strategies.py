@@ -29,9 +29,7 @@ def matching_instances(
     else:
         prio = draw(st.permutations(list(range(1, n_a + 1))))
     acc = draw(
-        st.lists(
-            st.lists(st.booleans(), min_size=n_s, max_size=n_s), min_size=n_a, max_size=n_a
-        )
+        st.lists(st.lists(st.booleans(), min_size=n_s, max_size=n_s), min_size=n_a, max_size=n_a)
     )
     ranks = draw(st.booleans())
     rows = [
