@@ -62,7 +62,9 @@ class ApplicantTypes:
 @dataclass(frozen=True, eq=False)
 class MatchingInstance:
     """A validated matching instance. Build it with :func:`matching_from_frames` or
-    :func:`slotopt.load_instance`; never mutate it.
+    :func:`slotopt.load_instance`; never mutate it. Its arrays (and those of :attr:`types`) are
+    read-only, so an attempt to change one in place raises ``ValueError``; derive a changed
+    instance by editing the tables and validating them again.
 
     Attributes
     ----------
@@ -131,7 +133,9 @@ class MatchingInstance:
         """Group applicants with the same acceptable set (rank ignored): the matched set only
         depends on the sets, and models built over types grow with distinct sets, not people.
         Types are numbered in order of their first applicant."""
-        return group_types(self.acc_indptr, self.acc_slot, self.n_slots)
+        types = group_types(self.acc_indptr, self.acc_slot, self.n_slots)
+        _read_only(types.type_of, types.indptr, types.slots, types.size)
+        return types
 
     def __repr__(self) -> str:  # one line, not the DataFrames
         return (
@@ -358,9 +362,12 @@ def matching_from_frames(
     indptr = np.zeros(len(applicants) + 1, dtype=np.int64)
     np.cumsum(np.bincount(a_idx, minlength=len(applicants)), out=indptr[1:])
 
-    slots["capacity"] = capacity
-    applicants["priority"] = priority
-    acceptable["rank"] = pd.arrays.IntegerArray(rank, rank < 0)
+    # The tables get their own copies: editing a table must not change the validated arrays.
+    slots["capacity"] = capacity.copy()
+    applicants["priority"] = priority.copy()
+    acceptable["rank"] = pd.arrays.IntegerArray(rank.copy(), rank < 0)
+    acc_slot, acc_rank = s_idx.astype(np.int64), rank.astype(np.int64)
+    _read_only(capacity, priority, indptr, acc_slot, acc_rank)
     return MatchingInstance(
         name=name,
         slots=slots,
@@ -369,13 +376,19 @@ def matching_from_frames(
         capacity=capacity,
         priority=priority,
         acc_indptr=indptr,
-        acc_slot=s_idx.astype(np.int64),
-        acc_rank=rank.astype(np.int64),
+        acc_slot=acc_slot,
+        acc_rank=acc_rank,
         seed=seed,
         source=source,
         input_sha256=dict(input_sha256 or {}),
         meta=dict(meta or {}),
     )
+
+
+def _read_only(*arrays: np.ndarray) -> None:
+    """Mark arrays non-writeable (an in-place change would make them disagree with the tables)."""
+    for arr in arrays:
+        arr.flags.writeable = False
 
 
 def _id_order(ids: pd.Series) -> np.ndarray | None:
