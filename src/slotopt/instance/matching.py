@@ -228,7 +228,7 @@ class MatchingInstance:
                     f"applicants: a boolean mask needs {n} entries (one per applicant), "
                     f"got {len(arr)}"
                 )
-            return arr.copy()
+            return arr
         if len(arr) and not np.issubdtype(arr.dtype, np.integer):
             raise UsageError(
                 f"applicants: expected a boolean mask or integer indices, got dtype {arr.dtype}"
@@ -249,7 +249,7 @@ class MatchingInstance:
             raise UsageError(
                 f"capacity: expected one value per slot ({self.n_slots}), got shape {arr.shape}"
             )
-        if len(arr) and (arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer)):
+        if len(arr) and not np.issubdtype(arr.dtype, np.integer):  # bool is not an integer dtype
             raise UsageError(f"capacity: expected integers, got dtype {arr.dtype}")
         if len(arr) and (int(arr.min()) < INT_MIN or int(arr.max()) > INT_MAX):
             raise UsageError(f"capacity: every value must lie in {RANGE_TEXT}")
