@@ -16,9 +16,12 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
+from slotopt.errors import UsageError
 from slotopt.instance._tables import (
     INT_MAX,
+    INT_MIN,
     RANGE_TEXT,
     Problems,
     check_ids,
@@ -62,7 +65,9 @@ class ApplicantTypes:
 @dataclass(frozen=True, eq=False)
 class MatchingInstance:
     """A validated matching instance. Build it with :func:`matching_from_frames` or
-    :func:`slotopt.load_instance`; never mutate it.
+    :func:`slotopt.load_instance`; never mutate it. Its arrays (and those of :attr:`types`) are
+    read-only, so an attempt to change one in place raises ``ValueError``; derive a changed
+    instance with :meth:`restrict` or by editing the tables and validating them again.
 
     Attributes
     ----------
@@ -131,7 +136,132 @@ class MatchingInstance:
         """Group applicants with the same acceptable set (rank ignored): the matched set only
         depends on the sets, and models built over types grow with distinct sets, not people.
         Types are numbered in order of their first applicant."""
-        return group_types(self.acc_indptr, self.acc_slot, self.n_slots)
+        types = group_types(self.acc_indptr, self.acc_slot, self.n_slots)
+        _read_only(types.type_of, types.indptr, types.slots, types.size)
+        return types
+
+    def restrict(
+        self, applicants: ArrayLike | None = None, capacity: ArrayLike | None = None
+    ) -> MatchingInstance:
+        """The same instance with a subset of its applicants and/or other capacities.
+
+        Nothing already validated is checked again: the kept applicants, their pairs and ranks
+        are sliced out of the arrays and tables (in their current, canonical order), so the
+        result equals :func:`matching_from_frames` of the filtered tables, at the cost of a few
+        array copies. The original is unchanged.
+
+        Parameters
+        ----------
+        applicants
+            The applicants to keep: a boolean mask of length ``n_applicants`` or an array of
+            distinct applicant indices (their order does not matter; the instance order is kept).
+            ``None`` keeps all.
+        capacity
+            The new capacity of every slot, an integer array of length ``n_slots`` with values in
+            ``0..2**62`` (and a total within that range too). ``None`` keeps the capacities.
+
+        Returns
+        -------
+        MatchingInstance
+            With the provenance (seed, source, input hashes, meta) of this one; ``meta`` gains a
+            ``"restricted"`` entry saying what was changed.
+
+        Raises
+        ------
+        UsageError
+            A mask or capacity array of the wrong length, an index out of range or repeated, a
+            capacity that is not an integer in range.
+        """
+        keep = None if applicants is None else self._keep_mask(applicants)
+        new_capacity = None if capacity is None else self._checked_capacity(capacity)
+        # The arrays are read-only and can be shared; the tables are not, so each gets a copy.
+        slots, cap = self.slots.copy(), self.capacity
+        if new_capacity is not None:
+            slots["capacity"] = new_capacity.copy()
+            cap = new_capacity
+        table, priority = self.applicants, self.priority
+        acceptable, indptr = self.acceptable, self.acc_indptr
+        acc_slot, acc_rank = self.acc_slot, self.acc_rank
+        if keep is None:
+            table, acceptable = table.copy(), acceptable.copy()
+        else:
+            lengths = np.diff(self.acc_indptr)
+            pairs = np.repeat(keep, lengths)
+            table, acceptable = _rows(self.applicants, keep), _rows(self.acceptable, pairs)
+            priority = self.priority[keep]
+            indptr = np.zeros(int(keep.sum()) + 1, dtype=np.int64)
+            np.cumsum(lengths[keep], out=indptr[1:])
+            acc_slot, acc_rank = self.acc_slot[pairs], self.acc_rank[pairs]
+            _read_only(priority, indptr, acc_slot, acc_rank)
+        note = {
+            "applicants": f"{len(priority)} of {self.n_applicants}",
+            "capacity_changed": new_capacity is not None,
+        }
+        restricted = MatchingInstance(
+            name=self.name,
+            slots=slots,
+            applicants=table,
+            acceptable=acceptable,
+            capacity=cap,
+            priority=priority,
+            acc_indptr=indptr,
+            acc_slot=acc_slot,
+            acc_rank=acc_rank,
+            seed=self.seed,
+            source=self.source,
+            input_sha256=dict(self.input_sha256),
+            meta=dict(self.meta) | {"restricted": note},
+        )
+        if keep is None and "types" in self.__dict__:  # same acceptable sets, same types
+            restricted.__dict__["types"] = self.types
+        return restricted
+
+    def _keep_mask(self, applicants: ArrayLike) -> np.ndarray:
+        """A boolean mask over the applicants from a mask or distinct indices."""
+        arr = np.asarray(applicants)
+        n = self.n_applicants
+        if arr.ndim != 1:
+            raise UsageError(f"applicants: expected a 1-d mask or index array, got {arr.ndim}-d")
+        if arr.dtype == np.bool_:
+            if len(arr) != n:
+                raise UsageError(
+                    f"applicants: a boolean mask needs {n} entries (one per applicant), "
+                    f"got {len(arr)}"
+                )
+            return arr
+        if len(arr) and not np.issubdtype(arr.dtype, np.integer):
+            raise UsageError(
+                f"applicants: expected a boolean mask or integer indices, got dtype {arr.dtype}"
+            )
+        idx = arr.astype(np.int64)
+        if len(idx) and (idx.min() < 0 or idx.max() >= n):
+            raise UsageError(f"applicants: indices must lie in 0..{n - 1}")
+        keep = np.zeros(n, dtype=bool)
+        keep[idx] = True
+        if int(keep.sum()) != len(idx):
+            raise UsageError("applicants: an index is repeated (each applicant is kept once)")
+        return keep
+
+    def _checked_capacity(self, capacity: ArrayLike) -> np.ndarray:
+        """Capacities as read-only int64, in the loader's range 0..2**62 with a total in range."""
+        arr = np.asarray(capacity)
+        if arr.ndim != 1 or len(arr) != self.n_slots:
+            raise UsageError(
+                f"capacity: expected one value per slot ({self.n_slots}), got shape {arr.shape}"
+            )
+        if len(arr) and not np.issubdtype(arr.dtype, np.integer):  # bool is not an integer dtype
+            raise UsageError(f"capacity: expected integers, got dtype {arr.dtype}")
+        if len(arr) and (int(arr.min()) < INT_MIN or int(arr.max()) > INT_MAX):
+            raise UsageError(f"capacity: every value must lie in {RANGE_TEXT}")
+        cap = arr.astype(np.int64)
+        total = _exact_sum(cap)
+        if total > INT_MAX:
+            raise UsageError(
+                f"capacity: the capacities add up to {total}, more than the supported total "
+                f"{RANGE_TEXT.split('..')[1]}"
+            )
+        _read_only(cap)
+        return cap
 
     def __repr__(self) -> str:  # one line, not the DataFrames
         return (
@@ -358,9 +488,12 @@ def matching_from_frames(
     indptr = np.zeros(len(applicants) + 1, dtype=np.int64)
     np.cumsum(np.bincount(a_idx, minlength=len(applicants)), out=indptr[1:])
 
-    slots["capacity"] = capacity
-    applicants["priority"] = priority
-    acceptable["rank"] = pd.arrays.IntegerArray(rank, rank < 0)
+    # The tables get their own copies: editing a table must not change the validated arrays.
+    slots["capacity"] = capacity.copy()
+    applicants["priority"] = priority.copy()
+    acceptable["rank"] = pd.arrays.IntegerArray(rank.copy(), rank < 0)
+    acc_slot, acc_rank = s_idx.astype(np.int64), rank.astype(np.int64)
+    _read_only(capacity, priority, indptr, acc_slot, acc_rank)
     return MatchingInstance(
         name=name,
         slots=slots,
@@ -369,13 +502,27 @@ def matching_from_frames(
         capacity=capacity,
         priority=priority,
         acc_indptr=indptr,
-        acc_slot=s_idx.astype(np.int64),
-        acc_rank=rank.astype(np.int64),
+        acc_slot=acc_slot,
+        acc_rank=acc_rank,
         seed=seed,
         source=source,
         input_sha256=dict(input_sha256 or {}),
         meta=dict(meta or {}),
     )
+
+
+def _read_only(*arrays: np.ndarray) -> None:
+    """Mark arrays non-writeable (an in-place change would make them disagree with the tables)."""
+    for arr in arrays:
+        arr.flags.writeable = False
+
+
+def _rows(df: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The rows of ``df`` where ``keep`` holds, renumbered from 0. Column by column, which is
+    faster than ``df[keep]`` for a few million rows of string columns."""
+    out = pd.DataFrame({j: df.iloc[:, j].array[keep] for j in range(df.shape[1])})
+    out.columns = df.columns
+    return out
 
 
 def _id_order(ids: pd.Series) -> np.ndarray | None:
