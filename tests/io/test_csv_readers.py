@@ -96,3 +96,15 @@ def test_spaces_after_commas_are_skipped_and_blank_text_is_missing(tmp_path: Pat
     assert inst.capacity.tolist() == [1, 2]
     assert inst.slots["location"].iloc[0] == "Town hall"
     assert pd.isna(inst.slots["location"].iloc[1])
+
+
+def test_a_column_of_unknown_type_keeps_pandas_inference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # batch and choice tables have float columns read by inference; pyarrow would make them text
+    pytest.importorskip("pyarrow")
+    monkeypatch.setattr(_tables, "CSV_READER", "pyarrow")
+    slots = "slot_id,capacity,weight\nm,1,1.5\nn,2,0.25\n"
+    inst = slotopt.load_instance(folder(tmp_path, slots_csv=slots))
+    assert inst.slots["weight"].dtype == np.float64
+    assert inst.slots["weight"].tolist() == [1.5, 0.25]

@@ -42,11 +42,12 @@ def default_csv_reader() -> str:
 
 
 CSV_READER = default_csv_reader()
-"""Which parser reads CSV tables: pyarrow's multi-threaded reader when pyarrow is installed,
-pandas' otherwise. Both give the same frames and the same messages: pyarrow parses integer
-columns as int64 (refusing, never rounding, anything else) and any file it cannot read as a plain
-table (a ragged row, a blank-looking line, a quote after a space) goes to the pandas path,
-which locates the problem."""
+"""Which parser reads CSV tables: pyarrow's multi-threaded reader when pyarrow is installed
+(for tables whose every column is a known text or integer column), pandas' otherwise. Both
+give the same frames and the same messages: pyarrow parses integer columns as int64 (refusing,
+never rounding, anything else) and any file it cannot read as a plain table (a ragged row, a
+blank-looking line, a quote after a space) goes to the pandas path, which locates the
+problem."""
 
 
 @dataclass
@@ -206,7 +207,10 @@ def read_table(
                 )
                 return None, path
             df = None
-            if CSV_READER == "pyarrow":
+            # pyarrow reads a table whose every column has a known type (text or integer);
+            # other columns keep pandas' type inference (weights, times), so such files go there
+            known = {*string_columns, *integer_columns}
+            if CSV_READER == "pyarrow" and all(h.strip() in known for h in header):
                 df = _read_csv_arrow(path, raw, header, integer_columns, '"' in text)
             if df is None:
                 df = _read_csv_pandas(
