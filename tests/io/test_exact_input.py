@@ -312,3 +312,18 @@ def test_certificates_hold_for_a_capacity_beyond_32_bits(tmp_path: Path) -> None
     assert inst.total_capacity == 3_000_000_002
     result = slotopt.solve(inst, seed=1, verify=True)  # raises VerificationError today
     assert result.n_matched == 3
+
+
+@pytest.mark.parametrize("text", ["0X10", "0xFFFFFFFFFFFFFFFF"])
+def test_hexadecimal_is_not_an_integer(tmp_path: Path, text: str) -> None:
+    # pyarrow's int64 parser reads these as 16 and -1; both readers must refuse them
+    msg = error(tmp_path, applicants_csv=f"applicant_id,priority\nA,1\nB,{text}\nC,2\n")
+    assert "applicants.csv row 2, column priority: expected an integer >= 0" in msg
+    assert f"got {text!r}" in msg
+
+
+def test_an_id_containing_0x_does_not_change_the_numbers(tmp_path: Path) -> None:
+    apps = "applicant_id,priority\nbox0x1,10000000000000002\nB,10000000000000001\nC,3\n"
+    acc = "applicant_id,slot_id\nbox0x1,m\nB,n\n"
+    inst = slotopt.load_instance(folder(tmp_path, applicants_csv=apps, acceptable_csv=acc))
+    assert inst.priority.tolist() == [10000000000000001, 3, 10000000000000002]

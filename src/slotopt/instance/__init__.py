@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from slotopt._atomic import atomic_folder, write_json
-from slotopt.errors import InstanceError
+from slotopt.errors import InstanceError, UsageError
 from slotopt.instance._tables import not_a_file, read_json, sha256_of
 from slotopt.instance.matching import (
     ApplicantTypes,
@@ -21,12 +21,14 @@ from slotopt.instance.matching import (
 )
 
 __all__ = [
+    "FORMATS",
     "KINDS",
     "ApplicantTypes",
     "Instance",
     "MatchingInstance",
     "load_instance",
     "matching_from_frames",
+    "require_format",
     "write_instance",
 ]
 
@@ -80,8 +82,51 @@ def load_instance(path: str | Path) -> Any:
     return loader(folder, spec, sha256_of(spec_path))
 
 
-def write_instance(inst: Any, folder: str | Path, *, force: bool = False) -> Path:
-    """Write ``inst`` as an instance folder, atomically; refuses to overwrite without ``force``."""
+FORMATS = ("csv", "parquet")
+"""The table formats :func:`write_instance` writes (the loader reads both)."""
+
+
+def require_format(format: str) -> None:
+    """Refuse an unknown table format, or ``parquet`` when pyarrow is not installed.
+
+    Raises
+    ------
+    UsageError
+        Naming the formats, or the command that installs pyarrow.
+    """
+    if format not in FORMATS:
+        raise UsageError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
+    if format == "parquet" and not has_pyarrow():
+        raise UsageError("writing Parquet needs pyarrow: pip install 'slotopt[parquet]'")
+
+
+def has_pyarrow() -> bool:
+    """Whether pyarrow (the optional ``parquet`` extra) can be imported."""
+    try:
+        importlib.import_module("pyarrow")
+    except ImportError:
+        return False
+    return True
+
+
+def write_instance(
+    inst: Any, folder: str | Path, *, force: bool = False, format: str = "csv"
+) -> Path:
+    """Write ``inst`` as an instance folder, atomically; refuses to overwrite without ``force``.
+
+    Parameters
+    ----------
+    format
+        ``"csv"`` (default) or ``"parquet"``: the tables of a matching instance as
+        ``slots.parquet``, ``applicants.parquet`` and ``acceptable.parquet`` (needs pyarrow),
+        with ids and text as strings and integer columns as int64. Other kinds have no tables.
+
+    Raises
+    ------
+    UsageError
+        For an unknown ``format``, or ``"parquet"`` without pyarrow.
+    """
+    require_format(format)
     folder = Path(folder)
     if isinstance(inst, MatchingInstance):
         spec: dict[str, Any] = {"kind": "matching", "name": inst.name}
@@ -92,7 +137,10 @@ def write_instance(inst: Any, folder: str | Path, *, force: bool = False) -> Pat
         with atomic_folder(folder, force=force) as tmp:
             write_json(tmp / "instance.json", spec)
             for stem, df in tables.items():
-                df.to_csv(tmp / f"{stem}.csv", index=False)
+                if format == "parquet":
+                    _write_parquet(df, tmp / f"{stem}.parquet")
+                else:
+                    df.to_csv(tmp / f"{stem}.csv", index=False)
         return folder
     to_spec = getattr(inst, "to_spec", None)
     if to_spec is None:
@@ -100,3 +148,20 @@ def write_instance(inst: Any, folder: str | Path, *, force: bool = False) -> Pat
     with atomic_folder(folder, force=force) as tmp:
         write_json(tmp / "instance.json", to_spec())
     return folder
+
+
+def _write_parquet(df: Any, path: Path) -> None:
+    """One table as Parquet: integer columns int64 (nullable ``rank`` keeps its nulls), every
+    other column a string column (missing values stay null)."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrays = []
+    for col in df.columns:
+        values = df[col]
+        if pd.api.types.is_integer_dtype(values.dtype):
+            arrays.append(pa.array(values, type=pa.int64(), from_pandas=True))
+        else:
+            arrays.append(pa.array(values.astype("string"), type=pa.string(), from_pandas=True))
+    pq.write_table(pa.table(arrays, names=[str(c) for c in df.columns]), path)

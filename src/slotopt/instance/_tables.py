@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import errno
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -30,6 +31,23 @@ INT_MIN, INT_MAX = 0, 2**62
 ``0 .. 2**62`` (each kind may ask for more, e.g. ranks >= 1). 2**62 leaves room to add two
 values in int64 without overflow; sums over a whole table are checked separately."""
 RANGE_TEXT = f"{INT_MIN}..2**62 ({INT_MAX})"
+
+CSV_READERS = ("pyarrow", "pandas")
+
+
+def default_csv_reader() -> str:
+    """``"pyarrow"`` when pyarrow is installed (it reads a million-row CSV faster), else
+    ``"pandas"``."""
+    return "pyarrow" if importlib.util.find_spec("pyarrow") is not None else "pandas"
+
+
+CSV_READER = default_csv_reader()
+"""Which parser reads CSV tables: pyarrow's multi-threaded reader when pyarrow is installed
+(for tables whose every column is a known text or integer column), pandas' otherwise. Both
+give the same frames and the same messages: pyarrow parses integer columns as int64 (refusing,
+never rounding, anything else) and any file it cannot read as a plain table (a ragged row, a
+blank-looking line, a quote after a space) goes to the pandas path, which locates the
+problem."""
 
 
 @dataclass
@@ -144,8 +162,9 @@ def read_table(
 ) -> tuple[pd.DataFrame | None, Path | None]:
     """Read ``stem.csv`` (or ``stem.parquet``) with id columns as strings.
 
-    ``integer_columns`` of a CSV are read as text too, so that :func:`integer_column` parses them
-    exactly (a float64 round trip would merge 17-digit priorities). Returns ``(None, path)`` and
+    ``integer_columns`` of a CSV are read as int64 or as text, never as floats, so that
+    :func:`integer_column` takes them exactly (a float64 round trip would merge 17-digit
+    priorities); :data:`CSV_READER` says which parser reads them. Returns ``(None, path)`` and
     records a problem when the file is missing, not a file, unreadable, has a duplicated header,
     a row with the wrong number of fields, or lacks a required column. Values are not validated
     here beyond being readable.
@@ -187,39 +206,18 @@ def read_table(
                     "(each column may appear once)",
                 )
                 return None, path
-            options: dict[str, Any] = {
-                "keep_default_na": False,
-                "na_values": [""],
-                "skipinitialspace": True,
-                "encoding": "utf-8",
-            }
-            try:
-                df = pd.read_csv(path, dtype={c: "string" for c in string_columns}, **options)
-            except pd.errors.ParserError:
-                if not _rows_ok(raw, text, len(header), label, problems):
+            df = None
+            # pyarrow reads a table whose every column has a known type (text or integer);
+            # other columns keep pandas' type inference (weights, times), so such files go there
+            known = {*string_columns, *integer_columns}
+            if CSV_READER == "pyarrow" and all(h.strip() in known for h in header):
+                df = _read_csv_arrow(path, raw, header, integer_columns, '"' in text)
+            if df is None:
+                df = _read_csv_pandas(
+                    path, raw, text, header, label, problems, string_columns, integer_columns
+                )
+                if df is None:
                     return None, path
-                raise
-            # A short row shows as a blank last cell (so does an empty last field, hence the
-            # exact count only then); a row one field too long on every line becomes pandas'
-            # index. Both are counted exactly in those cases only, to keep loading fast.
-            last = df[df.columns[-1]] if len(df.columns) else None
-            suspicious = not isinstance(df.index, pd.RangeIndex) or (
-                last is not None and bool(last.isna().any())
-            )
-            if suspicious and not _rows_ok(raw, text, len(header), label, problems):
-                return None, path
-            # pandas' own int64 parse is exact; any other result (float64 for a blank cell or a
-            # number beyond int64, bool, text) is read again as text for integer_column.
-            retry = {
-                c
-                for c in df.columns
-                if str(c).strip() in integer_columns
-                and not pd.api.types.is_integer_dtype(df[c].dtype)
-            }
-            if retry:
-                again = pd.read_csv(path, usecols=lambda c: c in retry, dtype="string", **options)
-                for c in retry:
-                    df[c] = again[c]
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         problems.add(label, f"cannot be read as a table ({first})")
@@ -233,6 +231,117 @@ def read_table(
         )
         return None, path
     return df, path
+
+
+def _read_csv_arrow(
+    path: Path, raw: bytes, header: Sequence[str], integer_columns: Sequence[str], quoted: bool
+) -> pd.DataFrame | None:
+    """The table read by pyarrow, or None when pandas should read it (and locate a problem).
+
+    Integer columns are parsed by pyarrow as int64, which is exact and refuses a sign ``+``,
+    a decimal point, an exponent or a number beyond int64 (but takes hexadecimal, see below);
+    when any value is refused, those columns are read again as text for :func:`integer_column`,
+    like the pandas path. Every other column is text. Empty fields
+    are missing values, as with pandas' ``na_values=[""]``; spaces after a comma are skipped
+    (pandas' ``skipinitialspace``), and a file with a quote after such a space goes to pandas.
+    """
+    if b', "' in raw or b",\t" in raw:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    ints = [h for h in header if h.strip() in integer_columns]
+    read = pacsv.ReadOptions(use_threads=True)
+    parse = pacsv.ParseOptions(newlines_in_values=quoted)
+
+    def convert(as_int: bool) -> Any:
+        types = {h: pa.int64() if as_int and h in ints else pa.string() for h in header}
+        return pacsv.ConvertOptions(
+            column_types=types,
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        )
+
+    # Arrow's int64 parser also takes hexadecimal ("0x10" is 16, "0xFFFFFFFFFFFFFFFF" is -1):
+    # a file with "0x" anywhere (even in an id) has its integer columns read as text instead.
+    as_int = b"0x" not in raw and b"0X" not in raw
+    try:
+        try:
+            table = pacsv.read_csv(path, read, parse, convert(as_int))
+        except pa.ArrowInvalid as exc:
+            if not as_int or "conversion error" not in str(exc):
+                return None
+            table = pacsv.read_csv(path, read, parse, convert(False))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if table.column_names != list(header):
+        return None
+    if b", " in raw:
+        for i, name in enumerate(table.column_names):
+            col = table.column(i)
+            if pa.types.is_string(col.type):
+                col = pc.utf8_ltrim(col, characters=" ")
+                col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+                table = table.set_column(i, name, col)
+    # one conversion for the whole table (strings to pandas' string dtype); an int64 column
+    # with missing values would become float64 there, so it goes to a nullable Int64 instead
+    nullable = [
+        n
+        for n, c in zip(table.column_names, table.columns, strict=True)
+        if pa.types.is_integer(c.type) and c.null_count
+    ]
+    df = table.drop_columns(nullable).to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+    for name in nullable:
+        df[name] = table.column(name).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+    return df[list(table.column_names)]
+
+
+def _read_csv_pandas(
+    path: Path,
+    raw: bytes,
+    text: str,
+    header: Sequence[str],
+    label: str,
+    problems: Problems,
+    string_columns: Sequence[str],
+    integer_columns: Sequence[str],
+) -> pd.DataFrame | None:
+    """The table read by pandas; None (with a located problem) for a ragged row."""
+    options: dict[str, Any] = {
+        "keep_default_na": False,
+        "na_values": [""],
+        "skipinitialspace": True,
+        "encoding": "utf-8",
+    }
+    try:
+        df = pd.read_csv(path, dtype={c: "string" for c in string_columns}, **options)
+    except pd.errors.ParserError:
+        if not _rows_ok(raw, text, len(header), label, problems):
+            return None
+        raise
+    # A short row shows as a blank last cell (so does an empty last field, hence the
+    # exact count only then); a row one field too long on every line becomes pandas'
+    # index. Both are counted exactly in those cases only, to keep loading fast.
+    last = df[df.columns[-1]] if len(df.columns) else None
+    suspicious = not isinstance(df.index, pd.RangeIndex) or (
+        last is not None and bool(last.isna().any())
+    )
+    if suspicious and not _rows_ok(raw, text, len(header), label, problems):
+        return None
+    # pandas' own int64 parse is exact; any other result (float64 for a blank cell or a
+    # number beyond int64, bool, text) is read again as text for integer_column.
+    retry = {
+        c
+        for c in df.columns
+        if str(c).strip() in integer_columns and not pd.api.types.is_integer_dtype(df[c].dtype)
+    }
+    if retry:
+        again = pd.read_csv(path, usecols=lambda c: c in retry, dtype="string", **options)
+        for c in retry:
+            df[c] = again[c]
+    return df
 
 
 def _read_parquet(path: Path, label: str, problems: Problems) -> pd.DataFrame | None:

@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from slotopt._atomic import check_output_folder
-from slotopt.instance import write_instance
+from slotopt.instance import FORMATS, require_format, write_instance
 from slotopt.instance.generate import generate_hub, generate_prefecture, instance_statistics
 from slotopt.run.commands._args import non_negative_int, positive_float, positive_int
 
@@ -85,6 +85,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="expected appointments per applicant (default 0.7: demand exceeds supply)",
     )
     parser.add_argument("--name", help="instance name (default prefecture-N-seedS)")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="csv",
+        help="table format: csv (default) or parquet (needs pip install 'slotopt[parquet]')",
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing OUT_DIR")
     parser.set_defaults(run=run)
     return parser
@@ -96,6 +102,8 @@ def command_line(args: argparse.Namespace) -> str:
     words += ["--seed", str(args.seed)]
     if args.shape != "prefecture":
         words += ["--shape", args.shape]
+    if getattr(args, "format", "csv") != "csv":
+        words += ["--format", args.format]
     for flag, attr, _ in _OPTIONS:
         value = getattr(args, attr)
         if value is not None:
@@ -105,6 +113,8 @@ def command_line(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     check_output_folder(args.out, force=args.force)  # before generating
+    table_format = getattr(args, "format", "csv")
+    require_format(table_format)
     options = {kw: getattr(args, a) for _, a, kw in _OPTIONS if getattr(args, a) is not None}
     shape = getattr(args, "shape", "prefecture")
     try:
@@ -121,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"slotopt generate: error: {exc}", file=sys.stderr)
         return 2
     inst = dataclasses.replace(inst, meta={"generated_by": command_line(args), **inst.meta})
-    write_instance(inst, args.out, force=args.force)
+    write_instance(inst, args.out, force=args.force, format=table_format)
     print(f"wrote {args.out}: {inst.describe()}, seed {args.seed}")
     if shape == "hub":
         stats = instance_statistics(inst)
