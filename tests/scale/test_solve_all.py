@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 import slotopt
-from slotopt._atomic import OutputExistsError
+from slotopt._atomic import PARTIAL, OutputExistsError
 from slotopt.instance import write_instance
 from slotopt.instance.generate import generate_hub, generate_prefecture
 from slotopt.run import solve_all as solve_all_module
@@ -41,7 +41,11 @@ def _break(folder: Path) -> None:
 
 
 def _no_temporaries(out: Path) -> None:
-    leftovers = [p for p in out.rglob(".*") if ".tmp-" in p.name or ".old-" in p.name]
+    leftovers = [
+        p
+        for p in out.rglob(".*")
+        if "tmp-" in p.name or "old-" in p.name or p.name == PARTIAL or (p / PARTIAL).exists()
+    ]
     assert leftovers == []
 
 
@@ -236,3 +240,19 @@ def test_dask_worker_that_always_dies_is_killed_worker_row(tmp_path, cluster, mo
     # distributed.scheduler.allowed-failures = 3: the scheduler gives up at the 4th death
     assert len((root / ".poison.deaths").read_text()) == 4
     assert rows.loc["a", "status"] == "optimal"
+
+
+def test_cleaning_removes_only_marked_temporaries(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # a worker stopped mid-write leaves atomic_folder's marked temporary; a user's hidden
+    # folder (no marker) and a finished result stay
+    out = tmp_path / "out"
+    tmp = out / "deep" / ".w01.slotopt-tmp-abc123"
+    tmp.mkdir(parents=True)
+    (tmp / PARTIAL).touch()
+    (tmp / "assignment.csv").write_text("applicant_id,slot_id\n")
+    (out / ".mine").mkdir()
+    (out / "w02").mkdir()
+    (out / "w02" / "summary.json").write_text("{}")
+    solve_all_module._clean_temporaries(out)
+    assert not tmp.exists()
+    assert (out / ".mine").is_dir() and (out / "w02" / "summary.json").is_file()

@@ -54,7 +54,7 @@ from typing import Any
 
 import pandas as pd
 
-from slotopt._atomic import OutputExistsError
+from slotopt._atomic import PARTIAL, OutputExistsError
 from slotopt.errors import UsageError
 from slotopt.instance._tables import sha256_of
 from slotopt.run.progress import Progress
@@ -257,8 +257,10 @@ def _clean_temporaries(out: Path) -> None:
         return
     for dirpath, dirnames, _ in os.walk(out):
         for d in list(dirnames):
-            if d.startswith(".") and (".tmp-" in d or ".old-" in d):
-                shutil.rmtree(Path(dirpath) / d, ignore_errors=True)
+            folder = Path(dirpath) / d
+            # slotopt's temporary folders carry its marker; nothing else is ever removed
+            if d.startswith(".") and not folder.is_symlink() and (folder / PARTIAL).is_file():
+                shutil.rmtree(folder, ignore_errors=True)
                 dirnames.remove(d)
 
 
