@@ -62,3 +62,20 @@ def skip_inflexible() -> MatchingInstance:
         [("x", "s1"), ("y", "s1"), ("z", "s1"), ("z", "s2")],
         name="skip",
     )
+
+
+# The keys every matching summary.json carries (docs/instance-format.md, result folders).
+SUMMARY_KEYS = {
+    "kind",
+    "name",
+    "method",
+    "seed",
+    "n_applicants",
+    "n_slots",
+    "total_capacity",
+    "n_matched",
+    "seconds",
+    "verified",
+    "input_sha256",
+    "slotopt_version",
+}

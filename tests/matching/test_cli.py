@@ -9,22 +9,8 @@ import pandas as pd
 import pytest
 
 from slotopt.run.cli import COMMANDS, main
+from tests.matching.cases import SUMMARY_KEYS
 from tests.matching.test_validation import folder
-
-SUMMARY_KEYS = {
-    "kind",
-    "name",
-    "method",
-    "seed",
-    "n_applicants",
-    "n_slots",
-    "total_capacity",
-    "n_matched",
-    "seconds",
-    "verified",
-    "input_sha256",
-    "slotopt_version",
-}
 
 
 def test_solve_writes_the_result_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
