@@ -7,37 +7,21 @@ standard output is closed early (``slotopt ... | head -1``): what a shell report
 stopped by SIGPIPE, so ``set -o pipefail`` scripts see the same as for any other tool, and no
 traceback or "Exception ignored" noise on stderr.
 
-Each sub-command lives in ``slotopt.run.commands.<name>`` with ``add_parser(subparsers)`` and
-``run(args) -> int``.
+Each sub-command lives in ``slotopt.run.commands.<name>`` with ``add_parser(subparsers)``, whose
+parser sets ``run(args) -> int``; :func:`command_modules` lists them.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import NoReturn, Protocol
 
 from slotopt._atomic import OutputExistsError
 from slotopt._version import __version__
 from slotopt.errors import InstanceError, SlotoptError, UsageError
-
-COMMANDS: tuple[str, ...] = (
-    "solve",
-    "explain",
-    "generate",
-    "verify",
-    "export",
-    "study",
-    "estimate",
-    "batch_run",
-    "simulate",
-    "audit",
-    "receipt",
-    "solve_all",
-)
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
@@ -45,23 +29,80 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 
 
 class CommandMissingError(SlotoptError):
-    """A command is listed in :data:`COMMANDS` but its module cannot be found."""
+    """A sub-command's module cannot be found (a broken installation)."""
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (argparse prints the whole usage block first)."""
 
+    command_names: tuple[str, ...] = ()
+    """The sub-commands' names (set by :func:`build_parser`)."""
+
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser with every command of :data:`COMMANDS`.
+class Command(Protocol):
+    """A sub-command module: ``add_parser`` adds its parser, which sets ``run(args) -> int``."""
+
+    def add_parser(self, sub: argparse._SubParsersAction) -> None: ...
+
+
+def command_modules() -> tuple[Command, ...]:
+    """Every sub-command's module, in the order ``slotopt --help`` lists them.
+
+    Imported here rather than at the top of this module so that a module missing from a broken
+    installation is one error line, not a traceback; each command imports its heavy
+    dependencies inside ``run`` so that this stays quick.
 
     Raises
     ------
     CommandMissingError
-        A listed command's module is missing (a broken installation), named in the message.
+        A command's module is missing, named in the message.
+    """
+    try:
+        import slotopt.run.commands.audit as audit
+        import slotopt.run.commands.batch_run as batch_run
+        import slotopt.run.commands.estimate as estimate
+        import slotopt.run.commands.explain as explain
+        import slotopt.run.commands.export as export
+        import slotopt.run.commands.generate as generate
+        import slotopt.run.commands.receipt as receipt
+        import slotopt.run.commands.simulate as simulate
+        import slotopt.run.commands.solve as solve
+        import slotopt.run.commands.solve_all as solve_all
+        import slotopt.run.commands.study as study
+        import slotopt.run.commands.verify as verify
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("slotopt.run.commands."):
+            raise
+        raise CommandMissingError(
+            f"the module {exc.name} of a command is missing; "
+            "the installation is incomplete (reinstall slotopt)"
+        ) from None
+    return (
+        solve,
+        explain,
+        generate,
+        verify,
+        export,
+        study,
+        estimate,
+        batch_run,
+        simulate,
+        audit,
+        receipt,
+        solve_all,
+    )
+
+
+def build_parser() -> _Parser:
+    """The parser with every command of :func:`command_modules`.
+
+    Raises
+    ------
+    CommandMissingError
+        A command's module is missing (a broken installation), named in the message.
     """
     parser = _Parser(
         prog="slotopt",
@@ -69,19 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"slotopt {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        module_name = f"slotopt.run.commands.{name.replace('-', '_')}"
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            raise CommandMissingError(
-                f"command {name!r} is listed but its module {module_name} is missing; "
-                "the installation is incomplete (reinstall slotopt)"
-            ) from None
+    for module in command_modules():
         module.add_parser(sub)
+    parser.command_names = tuple(sub.choices)
     return parser
+
+
+def command_names() -> tuple[str, ...]:
+    """The sub-commands' names as a user types them (``batch-run``, ``solve-all``, ...)."""
+    return build_parser().command_names
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,7 +152,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return int(exc.code or 0)
     if args.command is None:
         print(
-            f"slotopt: error: no command given; choose one of {', '.join(COMMANDS)} "
+            f"slotopt: error: no command given; choose one of {', '.join(parser.command_names)} "
             "(see slotopt --help)",
             file=sys.stderr,
         )

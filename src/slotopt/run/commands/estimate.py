@@ -18,8 +18,8 @@ from slotopt.engines.offer_set.estimate import ChoiceFit, Model, fit_choice_mode
 from slotopt.instance.choices import load_choices, split_by
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
         "estimate",
         help="fit the quality-inference effect beta from observed choices",
         description=(
@@ -59,7 +59,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--no-weights", action="store_true", help="do not fit slot-type weights (keep them 0)"
     )
     parser.set_defaults(run=run)
-    return parser
 
 
 def _row(group: str, fit: ChoiceFit) -> dict[str, Any]:

@@ -8,7 +8,6 @@ import argparse
 import dataclasses
 import shlex
 import sys
-from typing import Any
 
 from slotopt._atomic import check_output_folder
 from slotopt.instance import FORMATS, require_format, write_instance
@@ -31,8 +30,8 @@ _OPTIONS = (
 )
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
         "generate",
         help="write a generated, realistic matching instance (a prefecture week)",
         description=(
@@ -93,7 +92,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--force", action="store_true", help="replace an existing OUT_DIR")
     parser.set_defaults(run=run)
-    return parser
 
 
 def command_line(args: argparse.Namespace) -> str:

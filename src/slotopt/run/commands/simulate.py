@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import Any
 
 from slotopt._atomic import OutputExistsError
 from slotopt.engines.market.experiment import simulate_market
@@ -21,7 +20,7 @@ from slotopt.run.market_result import MarketResult
 from slotopt.run.progress import Progress
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "simulate",
         help="agent-based simulations (market: scalpers under FCFS and batch allocation)",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from slotopt._atomic import check_output_folder
 from slotopt.run.studies.kaluza import READINGS, Reading, run_kaluza_study
@@ -20,7 +19,7 @@ from slotopt.run.studies.kaluza import READINGS, Reading, run_kaluza_study
 DEFAULT_OUT = Path("results") / "kaluza-study"
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "study",
         help="run a paper's numerical study (kaluza: Kaluza et al. 2024, Sect. 6)",
