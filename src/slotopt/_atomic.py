@@ -395,5 +395,3 @@ def _jsonable(obj: Any) -> Any:
         return str(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
-
-Writer = Callable[[Path], None]
