@@ -24,9 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import maximum_flow
 
+from slotopt.engines.matching.flow import slot_flow
 from slotopt.engines.matching.greedy import replay_schedule
 from slotopt.instance.matching import MatchingInstance
 
@@ -141,29 +140,9 @@ def _label_range(inst: MatchingInstance, label: np.ndarray) -> tuple[np.ndarray,
 
 
 def max_flow_value(inst: MatchingInstance) -> int:
-    """The maximum number of applicants matchable at once (scipy max flow over types)."""
+    """The maximum number of applicants matchable at once (one max flow over types)."""
     types = inst.types
-    n_t, n_s = types.n_types, inst.n_slots
-    source, sink = 0, 1 + n_t + n_s
-    counts = np.diff(types.indptr)
-    big = int(min(types.size.max(initial=0), np.iinfo(np.int32).max))
-    rows = np.concatenate(
-        [np.zeros(n_t, np.int64), 1 + np.repeat(np.arange(n_t), counts), 1 + n_t + np.arange(n_s)]
-    )
-    cols = np.concatenate(
-        [1 + np.arange(n_t), 1 + n_t + types.slots, np.full(n_s, sink, dtype=np.int64)]
-    )
-    # scipy's max flow takes int32 capacities. A slot can never serve more applicants than
-    # accept it, so clipping its capacity there leaves the maximum unchanged and exact for any
-    # capacity (the clipped values fit whenever the instance has fewer than 2**31 applicants).
-    accepting = np.bincount(types.slots, weights=np.repeat(types.size, counts), minlength=n_s)
-    slot_cap = np.minimum(inst.capacity, accepting.astype(np.int64))
-    limit = np.iinfo(np.int32).max
-    if types.size.max(initial=0) > limit or slot_cap.max(initial=0) > limit:
-        raise OverflowError("more than 2**31 applicants: beyond scipy's int32 maximum flow")
-    caps = np.concatenate([types.size, np.full(len(types.slots), big), slot_cap]).astype(np.int32)
-    graph = csr_matrix((caps, (rows, cols)), shape=(sink + 1, sink + 1))
-    return int(maximum_flow(graph, source, sink).flow_value)
+    return slot_flow(types.size, types.indptr, types.slots, inst.capacity).value
 
 
 def build_witnesses(

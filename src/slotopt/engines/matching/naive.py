@@ -11,42 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import maximum_flow
 
+from slotopt.engines.matching.flow import SlotFlow, slot_flow
 from slotopt.instance.matching import MatchingInstance
-
-
-def _flow_graph(inst: MatchingInstance, chosen: np.ndarray) -> tuple[csr_matrix, int, int]:
-    n_a, n_s = inst.n_applicants, inst.n_slots
-    source, sink = 0, 1 + n_a + n_s
-    counts = np.diff(inst.acc_indptr)
-    rows = np.concatenate(
-        [
-            np.zeros(n_a, dtype=np.int64),
-            1 + np.repeat(np.arange(n_a), counts),
-            1 + n_a + np.arange(n_s),
-        ]
-    )
-    cols = np.concatenate(
-        [1 + np.arange(n_a), 1 + n_a + inst.acc_slot, np.full(n_s, sink, dtype=np.int64)]
-    )
-    caps = np.concatenate(
-        [
-            chosen.astype(np.int32),
-            np.ones(len(inst.acc_slot), np.int32),
-            # scipy needs int32; no slot holds more than all applicants (exact for any capacity)
-            np.minimum(inst.capacity, n_a).astype(np.int32),
-        ]
-    )
-    graph = csr_matrix((caps, (rows, cols)), shape=(sink + 1, sink + 1))
-    return graph, source, sink
 
 
 def max_flow_value(inst: MatchingInstance, chosen: np.ndarray) -> int:
     """Most applicants of the boolean mask ``chosen`` that can be matched at once."""
-    graph, source, sink = _flow_graph(inst, chosen)
-    return int(maximum_flow(graph, source, sink).flow_value)
+    return _flow(inst, chosen).value
+
+
+def _flow(inst: MatchingInstance, chosen: np.ndarray, *, with_flow: bool = False) -> SlotFlow:
+    return slot_flow(chosen, inst.acc_indptr, inst.acc_slot, inst.capacity, with_flow=with_flow)
 
 
 def naive_matching(
@@ -77,16 +53,4 @@ def naive_matching(
 
 def assignment_from_flow(inst: MatchingInstance, chosen: np.ndarray) -> np.ndarray:
     """A feasible schedule for the applicants in ``chosen`` read off one maximum flow."""
-    graph, source, sink = _flow_graph(inst, chosen)
-    flow = maximum_flow(graph, source, sink).flow.tocoo()
-    n_a = inst.n_applicants
-    slot_of = np.full(n_a, -1, dtype=np.int64)
-    mask = (
-        (flow.data > 0)
-        & (flow.row >= 1)
-        & (flow.row <= n_a)
-        & (flow.col > n_a)
-        & (flow.col <= n_a + inst.n_slots)
-    )
-    slot_of[flow.row[mask] - 1] = flow.col[mask] - 1 - n_a
-    return slot_of
+    return _flow(inst, chosen, with_flow=True).slot_of_left()
