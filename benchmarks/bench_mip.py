@@ -21,7 +21,14 @@ process), then the formulation, and prints one JSON line. Formulations:
 * ``min-rank`` / ``rank-maximal`` -- the second stages on the greedy's matched set
   (rank-maximal is skipped above ``--rank-maximal-max`` applicants: one solve per rank);
 * ``lp-contrib-translate`` -- for comparison, the time Pyomo's ``contrib.solver`` HiGHS
-  interface takes to hand the same weighted-LP model over (``set_instance``), not solved.
+  interface takes to hand the same weighted-LP model over (``set_instance``), not solved
+  (slotopt itself no longer uses that interface);
+* ``offer-set-*`` (run once, not per size: ``--offer-set``): the assortment models and the CDLP
+  on ``instances/offer-set-day`` (4 slot types of 8, 96 periods): ``best_offer`` on the full
+  schedule by the LP per size (``assortment-lp``, 32 LPs) and the MILP (``assortment-milp``),
+  and ``solve_cdlp`` over all 6,560 offer vectors (``cdlp-enumerate``) and by column generation
+  priced by the LP per size (``cdlp-columns``: many small LPs, where HiGHS's fixed cost per
+  model shows).
 
 Instances: ``generate_prefecture(n, seed=1, n_slots=..., pairs_per_applicant=9)`` with 140,
 1,400 and 3,000 slots (the family of benchmarks/bench_matching.py: demand 0.7 appointments per
@@ -56,6 +63,10 @@ FORMULATIONS = (
     "rank-maximal",
     "lp-contrib-translate",
 )
+OFFER_SET = ("assortment-lp", "assortment-milp", "cdlp-enumerate", "cdlp-columns")
+OFFER_SET_INSTANCE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "instances", "offer-set-day"
+)
 
 
 def _timings(info: dict[str, Any]) -> dict[str, Any]:
@@ -71,6 +82,42 @@ def _timings(info: dict[str, Any]) -> dict[str, Any]:
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def offer_set_child(formulation: str, cores: int, repeat: int) -> dict[str, Any]:
+    """Run one offer-set formulation ``repeat`` times in this (fresh) process; best time."""
+    environment(cores)
+    start = time.perf_counter()
+    import pyomo.environ  # noqa: F401
+
+    import slotopt
+    from slotopt.formulations.assortment import assortment_problem, best_offer
+    from slotopt.formulations.cdlp import solve_cdlp
+
+    import_s = time.perf_counter() - start
+    inst = slotopt.load_instance(OFFER_SET_INSTANCE)
+    problem = assortment_problem(inst, inst.capacities)
+    times: list[float] = []
+    solves = 0
+    value = 0.0
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        if formulation.startswith("assortment"):
+            best = best_offer(problem, method=formulation.split("-")[1], mip_gap=0.0)
+            solves, value = best.solves, best.value
+        else:
+            bound = solve_cdlp(inst, method=formulation.split("-")[1])
+            solves, value = bound.rounds, bound.value
+        times.append(time.perf_counter() - t0)
+    return {
+        "formulation": formulation,
+        "pyomo_import_s": import_s,
+        "best_s": min(times),
+        "times_s": times,
+        "solves_or_rounds": solves,
+        "value": value,
+        "peak_rss_mb": _rss_mb(),
+    }
 
 
 def child(n: int, formulation: str, seed: int, cores: int) -> dict[str, Any]:
@@ -114,14 +161,15 @@ def child(n: int, formulation: str, seed: int, cores: int) -> dict[str, Any]:
             same = count == greedy.n_matched  # Theorem 1
         row.update(_timings(info))
     elif formulation == "lp-contrib-translate":
+        from pyomo.contrib.solver.solvers.highs import Highs
+
         from slotopt.engines.matching.order import priority_order
-        from slotopt.formulations.solver import make_persistent
 
         order = priority_order(inst.priority, inst.applicant_ids, seed)
         t0 = time.perf_counter()
         model = mm.build_weighted_lp(inst, order)
         build = time.perf_counter() - t0
-        opt = make_persistent()
+        opt = Highs()
         t0 = time.perf_counter()
         opt.set_instance(model)
         row.update(
@@ -160,6 +208,40 @@ def child(n: int, formulation: str, seed: int, cores: int) -> dict[str, Any]:
     return row
 
 
+def _offer_set(args: argparse.Namespace) -> bool:
+    """Run the offer-set formulations (one child process each) and print their table."""
+    rows = []
+    ok = True
+    for formulation in [f for f in args.offer_set.split(",") if f]:
+        if formulation not in OFFER_SET:
+            print(f"{formulation}: unknown offer-set formulation; choose from {OFFER_SET}")
+            ok = False
+            continue
+        cmd = [sys.executable, __file__, "--child", "0", formulation]
+        cmd += ["--cores", str(args.cores), "--repeat", str(args.repeat)]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            print(f"offer-set {formulation}: FAILED\n{done.stderr[-2000:]}")
+            ok = False
+            continue
+        row = json.loads(done.stdout.strip().splitlines()[-1])
+        rows.append(
+            {
+                "formulation": row["formulation"],
+                "best s": row["best_s"],
+                "runs s": " ".join(f"{t:.3f}" for t in row["times_s"]),
+                "solves/rounds": row["solves_or_rounds"],
+                "value": round(row["value"], 9),
+                "peak MB": row["peak_rss_mb"],
+            }
+        )
+    if rows:
+        print(f"\noffer-set formulations on instances/offer-set-day, best of {args.repeat}:")
+        print(table(rows))
+        print()
+    return ok
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=1)
@@ -179,17 +261,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="skip rank-maximal above this many applicants",
     )
     parser.add_argument("--quick", action="store_true", help="1k applicants only")
+    parser.add_argument(
+        "--offer-set",
+        default=",".join(OFFER_SET),
+        help="offer-set formulations, run once each on instances/offer-set-day ('' for none)",
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="offer-set runs (best is shown)")
     parser.add_argument("--child", nargs=2, metavar=("N", "FORMULATION"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(int(args.child[0]), args.child[1], args.seed, args.cores)))
+        if args.child[1] in OFFER_SET:
+            print(json.dumps(offer_set_child(args.child[1], args.cores, args.repeat)))
+        else:
+            print(json.dumps(child(int(args.child[0]), args.child[1], args.seed, args.cores)))
         return 0
 
     print(environment(args.cores))
-    sizes = [1_000] if args.quick else [int(s) for s in args.sizes.split(",")]
+    sizes = [1_000] if args.quick else [int(s) for s in args.sizes.split(",") if s]
     wanted = [f for f in args.formulations.split(",") if f]
+    ok = _offer_set(args) if args.offer_set else True
     rows = []
-    ok = True
     for n in sizes:
         for formulation in wanted:
             if formulation == "lexicographic-positions" and n > args.positions_max:
