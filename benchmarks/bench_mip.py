@@ -69,14 +69,15 @@ OFFER_SET_INSTANCE = os.path.join(
 )
 
 
-def _timings(info: dict[str, Any]) -> dict[str, Any]:
-    """The build / translate / HiGHS split a MIP method reports in its info dict."""
+def _timings(info: dict[str, Any], status: str | None = None) -> dict[str, Any]:
+    """The build / translate / HiGHS split a MIP method reports in its info dict (``slotopt.solve``
+    moves the status out of it into ``result.status``: pass that as ``status``)."""
     return {
         "build_s": info["build_seconds"],
         "translate_s": info["translate_seconds"],
         "highs_s": info["highs_seconds"],
         "solves": info["solves"],
-        "status": info["status"],
+        "status": info["status"] if status is None else status,
     }
 
 
@@ -132,7 +133,7 @@ def child(n: int, formulation: str, seed: int, cores: int) -> dict[str, Any]:
     import pyomo.environ  # noqa: F401
 
     import slotopt
-    import slotopt.formulations.matching_solve  # noqa: F401
+    import slotopt.formulations.matching_models  # noqa: F401
 
     import_s = time.perf_counter() - start
     greedy = slotopt.solve(inst, method="greedy", seed=seed)
@@ -151,7 +152,7 @@ def child(n: int, formulation: str, seed: int, cores: int) -> dict[str, Any]:
     start = time.perf_counter()
     same: bool | None = None
     if formulation in ("feasibility", "max-appointments"):
-        from slotopt.formulations.matching_solve import can_serve, max_appointments
+        from slotopt.formulations.matching.flow import can_serve, max_appointments
 
         if formulation == "feasibility":
             answer, info = can_serve(inst, greedy.matched)
@@ -180,7 +181,7 @@ def child(n: int, formulation: str, seed: int, cores: int) -> dict[str, Any]:
             status="not solved",
         )
     elif formulation in ("min-rank", "rank-maximal"):
-        from slotopt.formulations.matching_solve import (
+        from slotopt.formulations.matching.second_stage import (
             min_rank_assignment,
             rank_maximal_assignment,
         )
@@ -196,7 +197,7 @@ def child(n: int, formulation: str, seed: int, cores: int) -> dict[str, Any]:
         result = slotopt.solve(inst, method=method, seed=seed, **opts)
         info = result.extra
         same = bool(np.array_equal(result.matched, greedy.matched))
-        row.update(_timings(info))
+        row.update(_timings(info, result.status.value))
     total = time.perf_counter() - start
     row.update(
         total_s=total,
