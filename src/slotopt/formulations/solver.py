@@ -688,10 +688,6 @@ class CompiledModel:
         for v, x in zip(self.columns, self.values().tolist(), strict=True):
             v.set_value(x, skip_validation=True)
 
-    def write(self, path: str) -> None:
-        """Write the model as HiGHS holds it now (``.lp`` or ``.mps`` by the suffix)."""
-        self._highs.writeModel(str(path))
-
 
 def compile_model(model: Any, *, what: str = "model") -> CompiledModel:
     """Compile a linear Pyomo model for HiGHS in one pass (see :class:`CompiledModel`).
