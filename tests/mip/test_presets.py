@@ -228,3 +228,14 @@ def test_assortment_and_cdlp_options_reach_highs() -> None:
     # and an option that changes nothing but is accepted gives the same answer as the default
     same = best_offer(problem, options=HighsOptions({"presolve": "off"}))
     assert np.array_equal(same.offer, best_offer(problem).offer)
+
+
+def test_options_hold_for_one_solve_only() -> None:
+    # an iteration limit of 0 stops the first solve; the next one is back on HiGHS's defaults
+    compiled = compile_model(build_max_appointments(generate_prefecture(300, seed=1)))
+    stopped = compiled.solve(
+        options=HighsOptions({"simplex_iteration_limit": 0, "presolve": "off"}),
+        raise_on_failure=False,
+    )
+    assert not stopped.ok
+    assert compiled.solve().ok

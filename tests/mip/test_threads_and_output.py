@@ -81,6 +81,20 @@ def test_a_refused_run_is_an_error_with_highs_message(
     assert "time limit" not in str(caught.value)
 
 
+def test_a_refused_re_solve_keeps_nothing_of_the_last_solution(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the compiled model's last solve was optimal; a refused run must not report that again
+    compiled = compile_model(build_max_appointments(cases.chain()))
+    assert compiled.solve(threads=1).ok
+    _no_reset(monkeypatch)
+    out = compiled.solve(threads=2, raise_on_failure=False)
+    assert out.stop is StopReason.error and out.solution is SolutionStatus.none
+    assert out.objective is None
+    with pytest.raises(SolverError, match="no solution to read"):
+        compiled.values()
+
+
 def test_a_bad_option_value_names_highs_reason() -> None:
     with pytest.raises(SolverError, match="threads=-3"):
         _max_chain(threads=-3)
