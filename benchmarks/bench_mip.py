@@ -154,6 +154,7 @@ def child(n: int, formulation: str, seed: int, cores: int) -> dict[str, Any]:
     }
     from slotopt.formulations import matching_models as mm
 
+    cpu_start = time.process_time()
     start = time.perf_counter()
     same: bool | None = None
     if formulation in ("feasibility", "max-appointments"):
@@ -206,11 +207,23 @@ def child(n: int, formulation: str, seed: int, cores: int) -> dict[str, Any]:
     total = time.perf_counter() - start
     row.update(
         total_s=total,
+        total_cpu_s=time.process_time() - cpu_start,
         ratio=total / max(greedy.seconds, 1e-9),
         same_as_greedy=same,
         rss_before_mb=rss_before,
         peak_rss_mb=_rss_mb(),
     )
+    return row
+
+
+def _run_child(child_args: list[str], label: str) -> dict[str, Any] | None:
+    """Run ``--child`` in a fresh process; its JSON row, or None (and the error) if it failed."""
+    cmd = [sys.executable, __file__, "--child", *child_args]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(f"{label}: FAILED\n{done.stderr[-2000:]}")
+        return None
+    row: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return row
 
 
@@ -223,14 +236,11 @@ def _offer_set(args: argparse.Namespace) -> bool:
             print(f"{formulation}: unknown offer-set formulation; choose from {OFFER_SET}")
             ok = False
             continue
-        cmd = [sys.executable, __file__, "--child", "0", formulation]
-        cmd += ["--cores", str(args.cores), "--repeat", str(args.repeat)]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            print(f"offer-set {formulation}: FAILED\n{done.stderr[-2000:]}")
+        extra = ["--cores", str(args.cores), "--repeat", str(args.repeat)]
+        row = _run_child(["0", formulation, *extra], f"offer-set {formulation}")
+        if row is None:
             ok = False
             continue
-        row = json.loads(done.stdout.strip().splitlines()[-1])
         rows.append(
             {
                 "formulation": row["formulation"],
@@ -298,23 +308,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{n:,} {formulation}: skipped (> --rank-maximal-max {args.rank_maximal_max:,})"
                 )
                 continue
-            cmd = [
-                sys.executable,
-                __file__,
-                "--child",
-                str(n),
-                formulation,
-                "--seed",
-                str(args.seed),
-                "--cores",
-                str(args.cores),
-            ]
-            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-            if done.returncode != 0:
-                print(f"{n:,} {formulation}: FAILED\n{done.stderr[-2000:]}")
+            extra = ["--seed", str(args.seed), "--cores", str(args.cores)]
+            row = _run_child([str(n), formulation, *extra], f"{n:,} {formulation}")
+            if row is None:
                 ok = False
                 continue
-            row = json.loads(done.stdout.strip().splitlines()[-1])
             rows.append(row)
             print(
                 f"{n:,} {formulation}: {row['total_s']:.2f} s, peak {row['peak_rss_mb']:.0f} MB",
@@ -331,6 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "HiGHS s": "-" if r["highs_s"] is None else r["highs_s"],
             "solves": r["solves"],
             "total s": r["total_s"],
+            "cpu s": r["total_cpu_s"],
             "greedy s": r["greedy_s"],
             "x greedy": r["ratio"],
             "peak MB": r["peak_rss_mb"],
