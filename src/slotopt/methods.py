@@ -83,6 +83,10 @@ class Method:
         Keyword arguments the registry passes to ``target`` for this method.
     reports_progress : bool
         True when ``target`` takes ``progress=callback(done, total)`` (its long loops call it).
+    presets : tuple of str
+        The fields of ``slotopt.formulations.solver.HighsPresets`` (the HiGHS options of each
+        model, passed as ``presets=``) that this method's solves use; empty when it calls no
+        solver.
     """
 
     name: str
@@ -95,6 +99,7 @@ class Method:
     measured: str = ""
     fixed: Mapping[str, Any] = field(default_factory=dict, compare=False)
     reports_progress: bool = False
+    presets: tuple[str, ...] = ()
 
     def load(self) -> Callable[..., Any]:
         """The function this method runs (imported now)."""
@@ -135,6 +140,7 @@ MATCHING_METHODS: dict[str, Method] = {
             f"{_MATCHING}.weighted_lp:weighted_lp_matching",
             needs_highs=True,
             options=SOLVER_OPTIONS | {"weights"},
+            presets=("weighted_lp",),
         ),
         Method(
             "lexicographic",
@@ -145,6 +151,7 @@ MATCHING_METHODS: dict[str, Method] = {
             impractical_above=10_000,
             practical_with={"levels": "tiers"},
             measured="levels='positions' needs thousands of re-solves at about 10 ms each",
+            presets=("level", "tier", "tier_final"),
         ),
     )
 }
@@ -157,6 +164,7 @@ SECOND_STAGES: dict[str, Method] = {
             needs_highs=True,
             options=SOLVER_OPTIONS,
             reports_progress=True,
+            presets=("second_stage",),
         ),
         Method(
             "rank-maximal",
@@ -164,6 +172,7 @@ SECOND_STAGES: dict[str, Method] = {
             needs_highs=True,
             options=SOLVER_OPTIONS,
             reports_progress=True,
+            presets=("second_stage", "level"),
         ),
     )
 }

@@ -239,3 +239,24 @@ def test_options_hold_for_one_solve_only() -> None:
     )
     assert not stopped.ok
     assert compiled.solve().ok
+
+
+def test_the_registry_names_the_presets_each_method_uses(used: list[Any]) -> None:
+    from slotopt.methods import MATCHING_METHODS, SECOND_STAGES
+
+    presets = _copies()
+    inst = cases.footnote4()
+    order = priority_order(inst.priority, inst.applicant_ids, 0)
+    matched = slotopt.solve(inst, seed=0).matched
+    runs: dict[str, list[dict[str, Any]]] = {"lexicographic": [{}, {"levels": "tiers"}]}
+    for facts in [*MATCHING_METHODS.values(), *SECOND_STAGES.values()]:
+        seen: set[str] = set()
+        for extra in runs.get(facts.name, [{}]):
+            used.clear()
+            first = order if facts.name in MATCHING_METHODS else matched
+            if facts.needs_highs:
+                facts.load()(inst, first, presets=presets, **extra)
+            else:
+                facts.load()(inst, first)
+            seen |= set(_names(presets, used))
+        assert seen == set(facts.presets), facts.name
