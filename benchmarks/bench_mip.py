@@ -21,7 +21,14 @@ process), then the formulation, and prints one JSON line. Formulations:
 * ``min-rank`` / ``rank-maximal`` -- the second stages on the greedy's matched set
   (rank-maximal is skipped above ``--rank-maximal-max`` applicants: one solve per rank);
 * ``lp-contrib-translate`` -- for comparison, the time Pyomo's ``contrib.solver`` HiGHS
-  interface takes to hand the same weighted-LP model over (``set_instance``), not solved.
+  interface takes to hand the same weighted-LP model over (``set_instance``), not solved
+  (slotopt itself no longer uses that interface);
+* ``offer-set-*`` (run once, not per size: ``--offer-set``): the assortment models and the CDLP
+  on ``instances/offer-set-day`` (4 slot types of 8, 96 periods): ``best_offer`` on the full
+  schedule by the LP per size (``assortment-lp``, 32 LPs) and the MILP (``assortment-milp``),
+  and ``solve_cdlp`` over all 6,560 offer vectors (``cdlp-enumerate``) and by column generation
+  priced by the LP per size (``cdlp-columns``: many small LPs, where HiGHS's fixed cost per
+  model shows).
 
 Instances: ``generate_prefecture(n, seed=1, n_slots=..., pairs_per_applicant=9)`` with 140,
 1,400 and 3,000 slots (the family of benchmarks/bench_matching.py: demand 0.7 appointments per
@@ -56,21 +63,67 @@ FORMULATIONS = (
     "rank-maximal",
     "lp-contrib-translate",
 )
+OFFER_SET = ("assortment-lp", "assortment-milp", "cdlp-enumerate", "cdlp-columns")
+OFFER_SET_INSTANCE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "instances", "offer-set-day"
+)
 
 
-def _timings(info: dict[str, Any]) -> dict[str, Any]:
-    """The build / translate / HiGHS split a MIP method reports in its info dict."""
+def _timings(info: dict[str, Any], status: str | None = None) -> dict[str, Any]:
+    """The build / translate / HiGHS split a MIP method reports in its info dict (``slotopt.solve``
+    moves the status out of it into ``result.status``: pass that as ``status``)."""
     return {
         "build_s": info["build_seconds"],
         "translate_s": info["translate_seconds"],
         "highs_s": info["highs_seconds"],
         "solves": info["solves"],
-        "status": info["status"],
+        "status": info["status"] if status is None else status,
     }
 
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def offer_set_child(formulation: str, cores: int, repeat: int) -> dict[str, Any]:
+    """Run one offer-set formulation ``repeat`` times in this (fresh) process; best wall and CPU
+    time (on a shared machine the CPU time is the steadier figure)."""
+    environment(cores)
+    start = time.perf_counter()
+    import pyomo.environ  # noqa: F401
+
+    import slotopt
+    from slotopt.formulations.assortment import assortment_problem, best_offer
+    from slotopt.formulations.cdlp import solve_cdlp
+
+    import_s = time.perf_counter() - start
+    inst = slotopt.load_instance(OFFER_SET_INSTANCE)
+    problem = assortment_problem(inst, inst.capacities)
+    times: list[float] = []
+    cpu: list[float] = []
+    solves = 0
+    value = 0.0
+    for _ in range(repeat):
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        if formulation.startswith("assortment"):
+            best = best_offer(problem, method=formulation.split("-")[1], mip_gap=0.0)
+            solves, value = best.solves, best.value
+        else:
+            bound = solve_cdlp(inst, method=formulation.split("-")[1])
+            solves, value = bound.rounds, bound.value
+        times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return {
+        "formulation": formulation,
+        "pyomo_import_s": import_s,
+        "best_s": min(times),
+        "times_s": times,
+        "best_cpu_s": min(cpu),
+        "solves_or_rounds": solves,
+        "value": value,
+        "peak_rss_mb": _rss_mb(),
+    }
 
 
 def child(n: int, formulation: str, seed: int, cores: int) -> dict[str, Any]:
@@ -85,7 +138,7 @@ def child(n: int, formulation: str, seed: int, cores: int) -> dict[str, Any]:
     import pyomo.environ  # noqa: F401
 
     import slotopt
-    import slotopt.formulations.matching_solve  # noqa: F401
+    import slotopt.formulations.matching_models  # noqa: F401
 
     import_s = time.perf_counter() - start
     greedy = slotopt.solve(inst, method="greedy", seed=seed)
@@ -101,10 +154,11 @@ def child(n: int, formulation: str, seed: int, cores: int) -> dict[str, Any]:
     }
     from slotopt.formulations import matching_models as mm
 
+    cpu_start = time.process_time()
     start = time.perf_counter()
     same: bool | None = None
     if formulation in ("feasibility", "max-appointments"):
-        from slotopt.formulations.matching_solve import can_serve, max_appointments
+        from slotopt.formulations.matching.flow import can_serve, max_appointments
 
         if formulation == "feasibility":
             answer, info = can_serve(inst, greedy.matched)
@@ -114,14 +168,15 @@ def child(n: int, formulation: str, seed: int, cores: int) -> dict[str, Any]:
             same = count == greedy.n_matched  # Theorem 1
         row.update(_timings(info))
     elif formulation == "lp-contrib-translate":
+        from pyomo.contrib.solver.solvers.highs import Highs
+
         from slotopt.engines.matching.order import priority_order
-        from slotopt.formulations.solver import make_persistent
 
         order = priority_order(inst.priority, inst.applicant_ids, seed)
         t0 = time.perf_counter()
         model = mm.build_weighted_lp(inst, order)
         build = time.perf_counter() - t0
-        opt = make_persistent()
+        opt = Highs()
         t0 = time.perf_counter()
         opt.set_instance(model)
         row.update(
@@ -132,7 +187,7 @@ def child(n: int, formulation: str, seed: int, cores: int) -> dict[str, Any]:
             status="not solved",
         )
     elif formulation in ("min-rank", "rank-maximal"):
-        from slotopt.formulations.matching_solve import (
+        from slotopt.formulations.matching.second_stage import (
             min_rank_assignment,
             rank_maximal_assignment,
         )
@@ -148,16 +203,60 @@ def child(n: int, formulation: str, seed: int, cores: int) -> dict[str, Any]:
         result = slotopt.solve(inst, method=method, seed=seed, **opts)
         info = result.extra
         same = bool(np.array_equal(result.matched, greedy.matched))
-        row.update(_timings(info))
+        row.update(_timings(info, result.status.value))
     total = time.perf_counter() - start
     row.update(
         total_s=total,
+        total_cpu_s=time.process_time() - cpu_start,
         ratio=total / max(greedy.seconds, 1e-9),
         same_as_greedy=same,
         rss_before_mb=rss_before,
         peak_rss_mb=_rss_mb(),
     )
     return row
+
+
+def _run_child(child_args: list[str], label: str) -> dict[str, Any] | None:
+    """Run ``--child`` in a fresh process; its JSON row, or None (and the error) if it failed."""
+    cmd = [sys.executable, __file__, "--child", *child_args]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(f"{label}: FAILED\n{done.stderr[-2000:]}")
+        return None
+    row: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return row
+
+
+def _offer_set(args: argparse.Namespace) -> bool:
+    """Run the offer-set formulations (one child process each) and print their table."""
+    rows = []
+    ok = True
+    for formulation in [f for f in args.offer_set.split(",") if f]:
+        if formulation not in OFFER_SET:
+            print(f"{formulation}: unknown offer-set formulation; choose from {OFFER_SET}")
+            ok = False
+            continue
+        extra = ["--cores", str(args.cores), "--repeat", str(args.repeat)]
+        row = _run_child(["0", formulation, *extra], f"offer-set {formulation}")
+        if row is None:
+            ok = False
+            continue
+        rows.append(
+            {
+                "formulation": row["formulation"],
+                "best s": row["best_s"],
+                "best cpu s": row["best_cpu_s"],
+                "runs s": " ".join(f"{t:.3f}" for t in row["times_s"]),
+                "solves/rounds": row["solves_or_rounds"],
+                "value": round(row["value"], 9),
+                "peak MB": row["peak_rss_mb"],
+            }
+        )
+    if rows:
+        print(f"\noffer-set formulations on instances/offer-set-day, best of {args.repeat}:")
+        print(table(rows))
+        print()
+    return ok
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -179,17 +278,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="skip rank-maximal above this many applicants",
     )
     parser.add_argument("--quick", action="store_true", help="1k applicants only")
+    parser.add_argument(
+        "--offer-set",
+        default=",".join(OFFER_SET),
+        help="offer-set formulations, run once each on instances/offer-set-day ('' for none)",
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="offer-set runs (best is shown)")
     parser.add_argument("--child", nargs=2, metavar=("N", "FORMULATION"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(int(args.child[0]), args.child[1], args.seed, args.cores)))
+        if args.child[1] in OFFER_SET:
+            print(json.dumps(offer_set_child(args.child[1], args.cores, args.repeat)))
+        else:
+            print(json.dumps(child(int(args.child[0]), args.child[1], args.seed, args.cores)))
         return 0
 
     print(environment(args.cores))
-    sizes = [1_000] if args.quick else [int(s) for s in args.sizes.split(",")]
+    sizes = [1_000] if args.quick else [int(s) for s in args.sizes.split(",") if s]
     wanted = [f for f in args.formulations.split(",") if f]
+    ok = _offer_set(args) if args.offer_set else True
     rows = []
-    ok = True
     for n in sizes:
         for formulation in wanted:
             if formulation == "lexicographic-positions" and n > args.positions_max:
@@ -200,23 +308,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{n:,} {formulation}: skipped (> --rank-maximal-max {args.rank_maximal_max:,})"
                 )
                 continue
-            cmd = [
-                sys.executable,
-                __file__,
-                "--child",
-                str(n),
-                formulation,
-                "--seed",
-                str(args.seed),
-                "--cores",
-                str(args.cores),
-            ]
-            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-            if done.returncode != 0:
-                print(f"{n:,} {formulation}: FAILED\n{done.stderr[-2000:]}")
+            extra = ["--seed", str(args.seed), "--cores", str(args.cores)]
+            row = _run_child([str(n), formulation, *extra], f"{n:,} {formulation}")
+            if row is None:
                 ok = False
                 continue
-            row = json.loads(done.stdout.strip().splitlines()[-1])
             rows.append(row)
             print(
                 f"{n:,} {formulation}: {row['total_s']:.2f} s, peak {row['peak_rss_mb']:.0f} MB",
@@ -233,6 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "HiGHS s": "-" if r["highs_s"] is None else r["highs_s"],
             "solves": r["solves"],
             "total s": r["total_s"],
+            "cpu s": r["total_cpu_s"],
             "greedy s": r["greedy_s"],
             "x greedy": r["ratio"],
             "peak MB": r["peak_rss_mb"],

@@ -40,9 +40,11 @@ __all__ = [
     "warn_if_impractical",
 ]
 
-SOLVER_OPTIONS: frozenset[str] = frozenset({"time_limit", "mip_gap", "threads", "log"})
+SOLVER_OPTIONS: frozenset[str] = frozenset({"time_limit", "mip_gap", "threads", "log", "presets"})
 """Options of the solver module (formulations/solver.py): every method that needs HiGHS takes
-them."""
+them. ``time_limit`` is a budget for all HiGHS solves of one method call (or of one second
+stage) together; ``presets`` is a ``slotopt.formulations.solver.HighsPresets``, the HiGHS options
+of each model (its fields document the measured defaults)."""
 
 OFFER_SET_OPTIONS: frozenset[str] = frozenset({"n_runs", "rules", "confidence", "verify_states"})
 """Options every offer-set method takes (run/solve_offer_set.py documents them)."""
@@ -81,6 +83,10 @@ class Method:
         Keyword arguments the registry passes to ``target`` for this method.
     reports_progress : bool
         True when ``target`` takes ``progress=callback(done, total)`` (its long loops call it).
+    presets : tuple of str
+        The fields of ``slotopt.formulations.solver.HighsPresets`` (the HiGHS options of each
+        model, passed as ``presets=``) that this method's solves use; empty when it calls no
+        solver.
     """
 
     name: str
@@ -93,6 +99,7 @@ class Method:
     measured: str = ""
     fixed: Mapping[str, Any] = field(default_factory=dict, compare=False)
     reports_progress: bool = False
+    presets: tuple[str, ...] = ()
 
     def load(self) -> Callable[..., Any]:
         """The function this method runs (imported now)."""
@@ -108,7 +115,7 @@ class Method:
         )
 
 
-_MATCHING = "slotopt.formulations.matching_solve"
+_MATCHING = "slotopt.formulations.matching"
 
 MATCHING_METHODS: dict[str, Method] = {
     m.name: m
@@ -130,19 +137,21 @@ MATCHING_METHODS: dict[str, Method] = {
         ),
         Method(
             "lp",
-            f"{_MATCHING}:weighted_lp_matching",
+            f"{_MATCHING}.weighted_lp:weighted_lp_matching",
             needs_highs=True,
             options=SOLVER_OPTIONS | {"weights"},
+            presets=("weighted_lp",),
         ),
         Method(
             "lexicographic",
-            f"{_MATCHING}:lexicographic_matching",
+            f"{_MATCHING}.lexicographic:lexicographic_matching",
             needs_highs=True,
             options=SOLVER_OPTIONS | {"levels"},
             reports_progress=True,
             impractical_above=10_000,
             practical_with={"levels": "tiers"},
             measured="levels='positions' needs thousands of re-solves at about 10 ms each",
+            presets=("level", "tier", "tier_final"),
         ),
     )
 }
@@ -151,17 +160,19 @@ SECOND_STAGES: dict[str, Method] = {
     for m in (
         Method(
             "min-rank",
-            f"{_MATCHING}:min_rank_assignment",
+            f"{_MATCHING}.second_stage:min_rank_assignment",
             needs_highs=True,
             options=SOLVER_OPTIONS,
             reports_progress=True,
+            presets=("second_stage",),
         ),
         Method(
             "rank-maximal",
-            f"{_MATCHING}:rank_maximal_assignment",
+            f"{_MATCHING}.second_stage:rank_maximal_assignment",
             needs_highs=True,
             options=SOLVER_OPTIONS,
             reports_progress=True,
+            presets=("second_stage", "level"),
         ),
     )
 }

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 import slotopt
 from slotopt.engines.matching.order import priority_order
-from slotopt.formulations.matching_solve import lexicographic_matching, weighted_lp_matching
+from slotopt.formulations.matching.lexicographic import lexicographic_matching
+from slotopt.formulations.matching.weighted_lp import weighted_lp_matching
 from slotopt.instance import MatchingInstance
 from slotopt.verify.cross_validate import cross_validate
 from tests.matching import cases

@@ -11,7 +11,7 @@ import pytest
 
 import slotopt
 from slotopt.engines.matching.order import positions_from_order, priority_order
-from slotopt.formulations.matching_solve import min_rank_assignment
+from slotopt.formulations.matching.second_stage import min_rank_assignment
 from slotopt.instance import load_instance, write_instance
 from slotopt.run.cli import main
 from tests.matching import cases

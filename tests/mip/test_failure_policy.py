@@ -91,12 +91,12 @@ def test_a_failed_method_schedules_nobody_and_says_so(day: slotopt.MatchingInsta
 
 
 def test_a_solver_error_is_recorded_as_an_error_stage(monkeypatch: pytest.MonkeyPatch) -> None:
-    from slotopt.formulations import matching_solve
+    from slotopt.formulations.matching import weighted_lp
 
     def broken(*args: object, **kwargs: object) -> None:
         raise SolverError("HiGHS refused the weighted LP (passModel failed)")
 
-    monkeypatch.setattr(matching_solve, "weighted_lp_matching", broken)
+    monkeypatch.setattr(weighted_lp, "weighted_lp_matching", broken)
     result = slotopt.solve(cases.chain(), method="lp", seed=0, on_failure="record")
     assert result.status is StopReason.error and "passModel" in (result.failure or "")
     with pytest.raises(SolverError, match="passModel"):

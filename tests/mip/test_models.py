@@ -6,6 +6,7 @@ import numpy as np
 import pyomo.environ as pyo
 import pytest
 
+from slotopt.engines.matching import structure
 from slotopt.engines.matching.order import priority_order
 from slotopt.formulations import matching_models as mm
 from tests.matching import cases
@@ -38,7 +39,7 @@ def test_network_groups_slots_accepted_by_the_same_types() -> None:
         {"a": 1, "b": 2, "c": 3},
         [("a", "m1"), ("a", "m2"), ("b", "m1"), ("b", "m2"), ("c", "pm")],
     )
-    net = mm.matching_network(inst)
+    net = structure.matching_network(inst)
     # a and b are one type accepting m1 and m2; m1 and m2 are accepted by exactly that type,
     # so they form one group of capacity 2; pm is the other group
     assert net.n_types == 2 and net.n_groups == 2
@@ -50,7 +51,7 @@ def test_network_groups_slots_accepted_by_the_same_types() -> None:
 
 def test_unusable_slots_are_left_out() -> None:
     inst = _week_like()
-    net = mm.matching_network(inst)
+    net = structure.matching_network(inst)
     # s4 has capacity 0 and s5 is accepted by nobody
     assert net.group_of[3] == -1 and net.group_of[4] == -1
     model = mm.build_max_appointments(inst, net=net)
@@ -60,7 +61,7 @@ def test_unusable_slots_are_left_out() -> None:
 def test_model_sizes_follow_types_not_applicants() -> None:
     inst = _week_like()
     order = priority_order(inst.priority, inst.applicant_ids, 0)
-    net = mm.matching_network(inst)
+    net = structure.matching_network(inst)
     m = mm.build_max_appointments(inst, net=net)
     assert len(m.types) == 3 and len(m.assign) == net.n_pairs
     assert [m.served[t].ub for t in m.types] == net.types.size.tolist()
@@ -96,7 +97,7 @@ def test_effective_rank() -> None:
         {"A": 1, "B": 2},
         [("A", "m"), ("A", "p"), ("B", "m"), ("B", "p")],
     )
-    assert mm.effective_rank(inst).tolist() == [1, 1, 1, 1]
+    assert structure.effective_rank(inst).tolist() == [1, 1, 1, 1]
     import pandas as pd
 
     from slotopt.instance import matching_from_frames
@@ -113,7 +114,7 @@ def test_effective_rank() -> None:
             dtype="string",
         ).astype({"rank": "Int64"}),
     )
-    assert mm.effective_rank(ranked).tolist() == [1, 2, 1, 1]
+    assert structure.effective_rank(ranked).tolist() == [1, 2, 1, 1]
 
 
 def test_lexicographic_tiers_model_has_one_objective_per_tier() -> None:

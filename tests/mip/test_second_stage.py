@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import slotopt
 from slotopt.errors import InfeasibleError
-from slotopt.formulations.matching_solve import min_rank_assignment, rank_maximal_assignment
+from slotopt.formulations.matching.second_stage import min_rank_assignment, rank_maximal_assignment
 from slotopt.instance import MatchingInstance
 from slotopt.verify.cross_validate import total_rank
 from tests.matching import cases

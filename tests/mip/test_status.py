@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 import slotopt
 from slotopt.engines.matching.order import priority_order
 from slotopt.errors import InfeasibleError, SolverError, UsageError
+from slotopt.formulations.matching.lexicographic import lexicographic_matching
+from slotopt.formulations.matching.weighted_lp import weighted_lp_matching
 from slotopt.formulations.matching_models import build_feasibility, build_max_appointments
-from slotopt.formulations.matching_solve import lexicographic_matching, weighted_lp_matching
 from slotopt.formulations.solver import (
     SolutionStatus,
     StopReason,
     compile_model,
-    solve_compiled,
     solve_model,
 )
 from slotopt.instance import MatchingInstance
@@ -35,15 +35,12 @@ def test_infeasible_fixed_set_raises_infeasible_error() -> None:
     # chain: a1 {s1, s2}, a2 {s1}, a3 {s2}, one seat each: all three cannot be served at once
     inst = cases.chain()
     with pytest.raises(InfeasibleError, match="infeasible"):
-        solve_compiled(build_feasibility(inst, _everyone(inst)), what="feasibility model")
-    # the contrib.solver route maps the same way
-    with pytest.raises(InfeasibleError):
-        solve_model(build_feasibility(inst, _everyone(inst)))
+        solve_model(build_feasibility(inst, _everyone(inst)), what="feasibility model")
 
 
 def test_infeasible_fixed_set_status_with_opt_out() -> None:
     inst = cases.chain()
-    out = solve_compiled(build_feasibility(inst, _everyone(inst)), raise_on_failure=False)
+    out = solve_model(build_feasibility(inst, _everyone(inst)), raise_on_failure=False)
     assert out.stop is StopReason.infeasible
     assert out.solution is SolutionStatus.none
     assert out.objective is None and not out.ok
@@ -51,16 +48,16 @@ def test_infeasible_fixed_set_status_with_opt_out() -> None:
 
 def test_required_applicant_without_slots_is_infeasible_before_highs() -> None:
     inst = cases.build({"s1": 1}, {"a": 1, "b": 2}, [("a", "s1")])  # b accepts nothing
-    out = solve_compiled(build_feasibility(inst, _everyone(inst)), raise_on_failure=False)
+    out = solve_model(build_feasibility(inst, _everyone(inst)), raise_on_failure=False)
     assert out.stop is StopReason.infeasible
     with pytest.raises(InfeasibleError):
-        solve_compiled(build_feasibility(inst, _everyone(inst)))
+        solve_model(build_feasibility(inst, _everyone(inst)))
 
 
 def test_feasible_fixed_set_is_optimal() -> None:
     inst = cases.chain()
     mask = np.array([True, True, False])  # a1 -> s2, a2 -> s1
-    out = solve_compiled(build_feasibility(inst, mask))
+    out = solve_model(build_feasibility(inst, mask))
     assert out.stop is StopReason.optimal and out.ok
 
 
@@ -72,7 +69,7 @@ def test_feasibility_model_answers_halls_condition(
         data.draw(st.lists(st.booleans(), min_size=inst.n_applicants, max_size=inst.n_applicants)),
         dtype=bool,
     )
-    out = solve_compiled(build_feasibility(inst, mask), raise_on_failure=False)
+    out = solve_model(build_feasibility(inst, mask), raise_on_failure=False)
     expected = matchable(inst, np.flatnonzero(mask).tolist())
     assert (out.stop is StopReason.optimal) == expected
     assert (out.stop is StopReason.infeasible) == (not expected)
@@ -106,13 +103,11 @@ def test_zero_time_limit_status_with_opt_out() -> None:
     # a time limit without an incumbent: the all-zero start serves nobody the set requires
     # (the greedy's matched set: feasible, but not before HiGHS has worked on it)
     required = slotopt.solve(inst, method="greedy", seed=1).matched
-    no_start = solve_compiled(
-        build_feasibility(inst, required), time_limit=0, raise_on_failure=False
-    )
+    no_start = solve_model(build_feasibility(inst, required), time_limit=0, raise_on_failure=False)
     assert no_start.stop is StopReason.time_limit
     assert no_start.solution is SolutionStatus.none and no_start.objective is None
     with pytest.raises(SolverError, match="time_limit after 0 s|time_limit"):
-        solve_compiled(build_feasibility(inst, required), time_limit=0)
+        solve_model(build_feasibility(inst, required), time_limit=0)
 
 
 def test_unknown_option_is_refused() -> None:
@@ -128,7 +123,7 @@ def test_unknown_option_is_refused() -> None:
 def test_can_serve_and_max_appointments_match_enumeration(
     inst: MatchingInstance, data: st.DataObject
 ) -> None:
-    from slotopt.formulations.matching_solve import can_serve, max_appointments
+    from slotopt.formulations.matching.flow import can_serve, max_appointments
     from tests.matching.strategies import brute_force_max
 
     mask = np.array(

@@ -97,7 +97,7 @@ def test_solve_prints_nothing_under_pytest(capfd: pytest.CaptureFixture[str]) ->
 @pytest.mark.solver
 @pytest.mark.parametrize("levels", ["positions", "tiers"])
 def test_the_lexicographic_sequence_reports_progress(levels: str) -> None:
-    from slotopt.formulations.matching_solve import lexicographic_matching
+    from slotopt.formulations.matching.lexicographic import lexicographic_matching
 
     inst = cases.chain()
     order = priority_order(inst.priority, inst.applicant_ids, 0)

@@ -23,7 +23,8 @@ Two formulations, built here and solved only through :mod:`slotopt.formulations.
   constraints linearise ``y_{n,k} = x_{n,k} t`` and ``zeta_sigma = z_sigma t``. Integral by
   construction.
 
-:func:`best_offer` composes build, :func:`~slotopt.formulations.solver.solve_model` and extract.
+:func:`best_offer` composes build, :func:`~slotopt.formulations.solver.solve_model` (the compiled
+route to HiGHS, with HiGHS's default options unless ``options`` says otherwise) and extract.
 
 References
 ----------
@@ -47,7 +48,7 @@ from numpy.typing import ArrayLike
 
 from slotopt.engines.offer_set.choice import ChoiceModel
 from slotopt.errors import InfeasibleError, SolverError
-from slotopt.formulations.solver import solve_model
+from slotopt.formulations.solver import HighsOptions, solve_model
 
 __all__ = [
     "AssortmentProblem",
@@ -470,6 +471,7 @@ def best_offer(
     method: Method = "lp",
     time_limit: float | None = None,
     mip_gap: float | None = None,
+    options: HighsOptions | None = None,
 ) -> OfferChoice:
     """Solve the one-period problem: build, :func:`solve_model`, extract.
 
@@ -477,6 +479,9 @@ def best_offer(
     value is 0) and keeps the best; ties within 1e-9 go to the smallest size, so fewer slots are
     shown when showing more gains nothing. ``method="milp"`` solves the single MILP (pass
     ``mip_gap=0`` for a proven optimum rather than HiGHS's default relative gap 1e-4).
+    ``time_limit`` applies to each solve; ``options`` (a
+    :class:`~slotopt.formulations.solver.HighsOptions`) to every solve, HiGHS's defaults when
+    None.
 
     Raises
     ------
@@ -501,7 +506,9 @@ def best_offer(
     n = problem.n_types
     if method == "milp":
         model = build_assortment_milp(problem)
-        solve_model(model, time_limit=time_limit, mip_gap=mip_gap, what="assortment MILP")
+        solve_model(
+            model, time_limit=time_limit, mip_gap=mip_gap, options=options, what="assortment MILP"
+        )
         offer = offer_from_milp(model)
         return _choice(problem, offer, None, "milp", 1, start)
     rows: list[tuple[int, float, np.ndarray]] = []
@@ -511,7 +518,8 @@ def best_offer(
             rows.append((0, 0.0, np.zeros(n, dtype=np.int64)))
             continue
         model = build_assortment_lp(problem, sigma)
-        solve_model(model, time_limit=time_limit, what=f"assortment LP (sigma = {sigma})")
+        what = f"assortment LP (sigma = {sigma})"
+        solve_model(model, time_limit=time_limit, options=options, what=what)
         solves += 1
         o = offer_from_lp(model)
         rows.append((sigma, offer_value(problem, o), o))

@@ -42,7 +42,7 @@ from numpy.typing import ArrayLike
 from slotopt.engines.offer_set.choice import ChoiceModel
 from slotopt.errors import SolverError
 from slotopt.formulations.assortment import assortment_problem, best_offer, enumerate_offers
-from slotopt.formulations.solver import solve_model
+from slotopt.formulations.solver import HighsOptions, solve_model
 
 __all__ = [
     "CDLPData",
@@ -214,6 +214,7 @@ def solve_cdlp(
     pricing: Literal["lp", "milp"] = "lp",
     tolerance: float = 1e-9,
     time_limit: float | None = None,
+    options: HighsOptions | None = None,
 ) -> CDLPResult:
     """Solve the CDLP of an offer-set instance.
 
@@ -230,6 +231,9 @@ def solve_cdlp(
         ``tolerance * max(1, r)``.
     time_limit
         Seconds per LP solve.
+    options
+        HiGHS options (:class:`~slotopt.formulations.solver.HighsOptions`) for every solve,
+        the pricing problems' included; None for HiGHS's defaults.
 
     Raises
     ------
@@ -255,7 +259,7 @@ def solve_cdlp(
     if method == "enumerate":
         cols = enumerate_offers(data.capacities.tolist())[1:]  # drop the empty offer
         model = build_cdlp(data, cols)
-        outcome = solve_model(model, time_limit=time_limit, what="CDLP")
+        outcome = solve_model(model, time_limit=time_limit, options=options, what="CDLP")
         return CDLPResult(
             value=float(outcome.objective or 0.0),
             plan=extract_plan(model, cols, data),
@@ -272,11 +276,13 @@ def solve_cdlp(
         if rounds > _MAX_ROUNDS:
             raise SolverError(f"CDLP column generation did not converge in {_MAX_ROUNDS} rounds")
         dual = build_cdlp_dual(data, known)
-        solve_model(dual, time_limit=time_limit, what="CDLP dual")
+        solve_model(dual, time_limit=time_limit, options=options, what="CDLP dual")
         pi = np.array([pyo.value(dual.pi[i]) for i in dual.types], dtype=np.float64)
         mu = float(pyo.value(dual.mu))
         problem = assortment_problem(data.choice, data.capacities, gains=data.revenue - pi)
-        best = best_offer(problem, method=pricing, time_limit=time_limit, mip_gap=0.0)
+        best = best_offer(
+            problem, method=pricing, time_limit=time_limit, mip_gap=0.0, options=options
+        )
         reduced = data.mean_arrival * best.value - mu
         new = tuple(int(x) for x in best.offer)
         if reduced <= tolerance * max(1.0, data.revenue) or best.sigma == 0 or new in known:
@@ -284,7 +290,7 @@ def solve_cdlp(
         known.append(new)
     cols = np.asarray(known, dtype=np.int64).reshape(-1, n)
     model = build_cdlp(data, cols)
-    outcome = solve_model(model, time_limit=time_limit, what="CDLP")
+    outcome = solve_model(model, time_limit=time_limit, options=options, what="CDLP")
     return CDLPResult(
         value=float(outcome.objective or 0.0),
         plan=extract_plan(model, cols, data),

@@ -2,7 +2,7 @@
 
 Each builder takes a validated :class:`~slotopt.instance.matching.MatchingInstance` and returns a
 ``pyo.ConcreteModel``; nothing here reads files or solves (that is
-:mod:`slotopt.formulations.matching_solve` through :mod:`slotopt.formulations.solver`). The
+:mod:`slotopt.formulations.matching` through :mod:`slotopt.formulations.solver`). The
 mathematical statement of each model is in ``models/<name>.md`` with the same symbols:
 
 * :func:`build_feasibility` (``models/feasibility.md``): can every applicant of a set be served?
@@ -48,9 +48,7 @@ from slotopt.engines.matching.structure import (
     MatchingNetwork,
     PreferenceClasses,
     by_key,
-    effective_rank,
     matching_network,
-    members_by_type,
     preference_classes,
     segments,
 )
@@ -64,14 +62,6 @@ __all__ = [
     "build_second_stage",
     "build_weighted_lp",
     "default_weights",
-    # The structure lives in slotopt.engines.matching.structure; these names stay importable from
-    # here only until matching_solve.py and tests/mip import them from there.
-    "MatchingNetwork",
-    "PreferenceClasses",
-    "effective_rank",
-    "matching_network",
-    "members_by_type",
-    "preference_classes",
 ]
 
 Levels = Literal["positions", "tiers"]

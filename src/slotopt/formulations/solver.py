@@ -1,23 +1,22 @@
 """The one module that talks to HiGHS.
 
 Formulations build Pyomo models and never solve them; everything that solves comes here. This
-module says whether HiGHS is available, holds every solver option, and maps raw statuses onto our
-two enums. Two routes from a Pyomo model to HiGHS:
+module holds every solver option (the per-model presets :class:`HighsPresets`, the time limit, the
+MIP gap, threads, the log), maps HiGHS's model status onto our two enums (one table), and is the
+one place where HiGHS's log and error lines are captured.
 
-* :func:`solve_model` goes through Pyomo's ``contrib.solver`` HiGHS interface, imported as a class
-  (not through a factory name: ``'highs'`` vs ``'appsi_highs'`` trips users up, Pyomo issues
-  #3286 and #3777). It hands the model over constraint by constraint (``generate_standard_repn``
-  per row), which is fine for the small assortment and CDLP models.
-* :func:`compile_model` compiles the whole model at once with Pyomo's own
-  ``LinearStandardFormCompiler`` (the templated linear-repn walker behind Pyomo's LP writer) into
-  sparse matrices and passes them to one ``highspy.Highs`` object in a single call. On the
-  matching models it is 3-5 times faster than the interface's translation (1.6 s against
-  7.7 s for the 200,000-column weighted LP at 100,000 applicants; docs/performance.md, "MIP
-  layer"). The returned :class:`CompiledModel` stays
-  alive for re-solves that only change column bounds or the objective, so HiGHS restarts from
-  its last basis: the lexicographic sequences rely on this.
+There is one route from a Pyomo model to HiGHS: :func:`compile_model` compiles the whole model at
+once with Pyomo's own ``LinearStandardFormCompiler`` (the templated linear-repn walker behind
+Pyomo's LP writer) into sparse matrices and passes them to one ``highspy.Highs`` object in a
+single call. On the matching models that is 3-5 times faster than Pyomo's ``contrib.solver``
+HiGHS interface, which hands a model over constraint by constraint (1.5 s against 8.9 s for the
+200,000-column weighted LP at 100,000 applicants; docs/performance.md, "MIP layer"). The returned
+:class:`CompiledModel` stays alive for re-solves that only change column bounds or the
+objective, so HiGHS restarts from its last basis: the lexicographic and rank-maximal sequences
+rely on this. :func:`solve_model` composes compile, one solve and loading the solution into the
+Pyomo variables, for models solved once (the assortment models and the CDLP).
 
-Two process-wide facts of HiGHS (1.16) are handled here once, for both routes:
+Two process-wide facts of HiGHS (1.16) are handled here once:
 
 * **Threads.** HiGHS starts one task scheduler per calling thread on the first ``run()`` and
   refuses (``run()`` returns an error, the model status stays "Not Set") any later solve in that
@@ -39,7 +38,8 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, TextIO
 
 import numpy as np
@@ -47,18 +47,19 @@ import numpy as np
 from slotopt.errors import InfeasibleError, SolverError, UsageError
 
 __all__ = [
+    "DEFAULT_PRESETS",
     "CompiledModel",
+    "HighsOptions",
+    "HighsPresets",
     "LogOption",
     "SolutionStatus",
     "SolveOutcome",
     "StopReason",
     "check_solver_options",
     "compile_model",
-    "highs_available",
-    "make_persistent",
     "raise_for_outcome",
-    "solve_compiled",
     "solve_model",
+    "start_scheduler",
 ]
 
 
@@ -113,6 +114,95 @@ class SolveOutcome:
 LogOption = bool | TextIO | None
 """The ``log`` option of every solve: None or False for silence (the default), True for HiGHS's
 log on stderr, or a text stream to write it to."""
+
+
+@dataclass(frozen=True)
+class HighsOptions:
+    """HiGHS options for one kind of solve.
+
+    Attributes
+    ----------
+    values : Mapping
+        Options by HiGHS's own names (``{"solver": "ipm", "run_crossover": "on"}``), set on top of
+        HiGHS's defaults for this solve only (every solve starts from the defaults, so one solve's
+        choice never leaks into the next). HiGHS checks names and values; one it rejects is a
+        :class:`~slotopt.errors.SolverError` naming it.
+    warm_start : bool
+        True (default): a re-solve of a compiled model starts from the previous solve's basis.
+        False forgets it first (when that basis is a poor start for the new objective).
+    """
+
+    values: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    warm_start: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.values, Mapping) or not all(isinstance(k, str) for k in self.values):
+            raise UsageError(
+                f"HighsOptions.values must map HiGHS option names to values, got {self.values!r}"
+            )
+        if not isinstance(self.warm_start, bool):
+            raise UsageError(f"HighsOptions.warm_start must be a bool, got {self.warm_start!r}")
+        object.__setattr__(self, "values", MappingProxyType(dict(self.values)))
+
+
+_IPM_CROSSOVER = {"solver": "ipm", "run_crossover": "on"}
+_DUAL_DEVEX = {"simplex_strategy": 1, "simplex_dual_edge_weight_strategy": 1}
+_PRIMAL = {"simplex_strategy": 4}
+
+
+@dataclass(frozen=True)
+class HighsPresets:
+    """The HiGHS options each model of the matching MIP layer is solved with.
+
+    Pass one as ``presets=`` to ``slotopt.solve(method="lp" | "lexicographic", second_stage=...)``
+    (or to the method functions) to change one model's options and keep the others. The defaults
+    were chosen by measurement on the generated benchmark weeks (docs/performance.md, "MIP
+    layer"); any choice must still end at a vertex (a simplex method, or the interior point method
+    with crossover), or the integrality check refuses the solution.
+
+    Attributes
+    ----------
+    flow : HighsOptions
+        Feasibility and maximum appointments. Default: the interior point method with crossover
+        (3.3 s against 13 s for the dual simplex at 100,000 applicants).
+    weighted_lp : HighsOptions
+        The weighted LP (``method="lp"``). Default: the dual simplex with Devex pricing
+        (``simplex_strategy=1``, ``simplex_dual_edge_weight_strategy=1``), 2-3x faster than
+        HiGHS's default dual steepest edge.
+    level : HighsOptions
+        Every re-solve of the lexicographic sequence by positions (bounds opened one block of
+        levels at a time) and its final solve; the ranks after the first of the rank-maximal
+        second stage and its final total-rank solve. Default: the primal simplex
+        (``simplex_strategy=4``), warm from the previous basis.
+    tier : HighsOptions
+        Each tier count of the lexicographic sequence by tiers. Default: the interior point
+        method with crossover (8x faster than every simplex variant measured at 100,000).
+    tier_final : HighsOptions
+        The weighted solve after the tier counts are fixed. Default: the weighted LP's dual
+        simplex with Devex pricing, started cold (``warm_start=False``: from the tier solves'
+        basis it took 26 s, cold 5 s at 100,000 applicants).
+    second_stage : HighsOptions
+        The min-rank second stage and the first rank of rank-maximal (a transportation LP).
+        Default: the interior point method with crossover (twice as fast as the simplex at 30,000
+        applicants).
+    """
+
+    flow: HighsOptions = HighsOptions(_IPM_CROSSOVER)
+    weighted_lp: HighsOptions = HighsOptions(_DUAL_DEVEX)
+    level: HighsOptions = HighsOptions(_PRIMAL)
+    tier: HighsOptions = HighsOptions(_IPM_CROSSOVER)
+    tier_final: HighsOptions = HighsOptions(_DUAL_DEVEX, warm_start=False)
+    second_stage: HighsOptions = HighsOptions(_IPM_CROSSOVER)
+
+    def __post_init__(self) -> None:
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if not isinstance(value, HighsOptions):
+                raise UsageError(f"HighsPresets.{name} must be a HighsOptions, got {value!r}")
+
+
+DEFAULT_PRESETS = HighsPresets()
+"""The measured defaults (each field of :class:`HighsPresets` documents its own)."""
 
 
 def _log_stream(log: LogOption) -> TextIO | None:
@@ -198,7 +288,8 @@ def check_solver_options(options: Mapping[str, Any]) -> None:
     ------
     UsageError
         ``time_limit`` not a number >= 0, ``mip_gap`` not in [0, 1], ``threads`` not an
-        integer >= 0 (0: HiGHS's default), ``log`` not a bool or a writable text stream.
+        integer >= 0 (0: HiGHS's default), ``log`` not a bool or a writable text stream,
+        ``presets`` not a :class:`HighsPresets`.
     """
     limit = options.get("time_limit")
     if limit is not None and (not _is_number(limit) or not limit >= 0 or np.isnan(limit)):
@@ -214,145 +305,9 @@ def check_solver_options(options: Mapping[str, Any]) -> None:
     log = options.get("log")
     if log is not None and not isinstance(log, bool) and not callable(getattr(log, "write", None)):
         raise UsageError(f"log must be True, False or a text stream, got {log!r}")
-
-
-def _highs_class() -> Any:
-    from pyomo.contrib.solver.solvers.highs import Highs
-
-    return Highs
-
-
-def highs_available() -> bool:
-    """True when Pyomo can drive HiGHS here (``pip install highspy``)."""
-    try:
-        return bool(_highs_class()().available())
-    except Exception:  # any import or probe failure means "not available"
-        return False
-
-
-def make_persistent() -> Any:
-    """A persistent HiGHS interface: re-solving after changing a bound or an objective only sends
-    the change to HiGHS, which the lexicographic sequence relies on."""
-    solver = _highs_class()()
-    if not solver.available():
-        raise SolverError("HiGHS is not available to Pyomo; install it with: pip install highspy")
-    return solver
-
-
-def _map_status(results: Any) -> tuple[StopReason, SolutionStatus]:
-    from pyomo.contrib.solver.common.results import SolutionStatus as PS
-    from pyomo.contrib.solver.common.results import TerminationCondition as TC
-
-    stop = {
-        TC.convergenceCriteriaSatisfied: StopReason.optimal,
-        TC.maxTimeLimit: StopReason.time_limit,
-        TC.iterationLimit: StopReason.iteration_limit,
-        TC.objectiveLimit: StopReason.objective_limit,
-        TC.unbounded: StopReason.unbounded,
-        TC.provenInfeasible: StopReason.infeasible,
-        TC.locallyInfeasible: StopReason.infeasible,
-        TC.infeasibleOrUnbounded: StopReason.infeasible_or_unbounded,
-        TC.error: StopReason.error,
-        TC.interrupted: StopReason.interrupted,
-        TC.emptyModel: StopReason.optimal,
-    }.get(results.termination_condition, StopReason.unknown)
-    sol = {
-        PS.optimal: SolutionStatus.optimal,
-        PS.feasible: SolutionStatus.feasible,
-    }.get(results.solution_status, SolutionStatus.none)
-    # a gap-limited MIP is "converged" with a feasible (not proven) solution: sol says so
-    return stop, sol
-
-
-def solve_model(
-    model: Any,
-    *,
-    time_limit: float | None = None,
-    mip_gap: float | None = None,
-    threads: int | None = None,
-    solver: Any | None = None,
-    raise_on_failure: bool = True,
-    what: str = "model",
-    options: Mapping[str, Any] | None = None,
-    log: LogOption = None,
-) -> SolveOutcome:
-    """Solve a Pyomo model with HiGHS and load the solution into it.
-
-    Parameters
-    ----------
-    model
-        A Pyomo ``ConcreteModel`` with exactly one active objective.
-    time_limit
-        Seconds; None for no limit.
-    mip_gap
-        Relative MIP gap at which HiGHS may stop (HiGHS default 1e-4 when None).
-    solver
-        A persistent interface from :func:`make_persistent` to reuse across re-solves.
-    raise_on_failure
-        When True (default) anything but a proven optimum raises; batch code passes False and
-        records ``SolveOutcome.stop`` / ``.solution`` instead.
-    what
-        A short name for the model used in error messages.
-    options
-        Further HiGHS options by their HiGHS names (``{"simplex_strategy": 4}``).
-    log
-        None/False (default): HiGHS prints nothing; True: its log goes to stderr; a text
-        stream: its log goes there.
-
-    Raises
-    ------
-    InfeasibleError
-        The model was proven infeasible.
-    SolverError
-        HiGHS is missing, errored, or stopped (time limit, ...) without a proven optimum; the
-        message carries HiGHS's own error lines.
-    """
-    opt = solver if solver is not None else make_persistent()
-    kwargs: dict[str, Any] = {
-        "load_solutions": False,
-        "raise_exception_on_nonoptimal_result": False,
-    }
-    if time_limit is not None:
-        kwargs["time_limit"] = float(time_limit)
-    if mip_gap is not None:
-        kwargs["rel_gap"] = float(mip_gap)
-    if threads is not None:
-        kwargs["threads"] = int(threads)
-    if options:
-        kwargs["solver_options"] = dict(options)
-    stream = _log_stream(log)
-    if stream is not None:
-        kwargs["tee"] = [stream]
-    _prepare_threads(_highspy(), threads)
-    start = time.perf_counter()
-    try:
-        results = opt.solve(model, **kwargs)
-    except Exception as exc:  # HiGHS or the Pyomo interface failed outright
-        raise SolverError(f"HiGHS failed on the {what}: {exc}") from exc
-    wall = time.perf_counter() - start
-    stop, sol = _map_status(results)
-    # the interface ignores run()'s status; HiGHS's error lines in the captured log say why
-    errors = _error_lines(getattr(results, "solver_log", None) or "")
-    if errors and stop is StopReason.unknown:
-        stop = StopReason.error
-    objective = results.incumbent_objective if sol is not SolutionStatus.none else None
-    bound = results.objective_bound
-    if sol is not SolutionStatus.none:
-        results.solution_loader.load_vars()
-    highs_seconds = getattr(results.timing_info, "highs_time", None)
-    seconds = wall if highs_seconds is None else float(highs_seconds)
-    outcome = SolveOutcome(
-        stop=stop,
-        solution=sol,
-        objective=None if objective is None else float(objective),
-        bound=None if bound is None else float(bound),
-        seconds=seconds,
-        message=errors or str(results.termination_condition.name),
-        translate_seconds=None if highs_seconds is None else max(wall - seconds, 0.0),
-    )
-    if raise_on_failure:
-        raise_for_outcome(outcome, what=what, time_limit=time_limit)
-    return outcome
+    presets = options.get("presets")
+    if presets is not None and not isinstance(presets, HighsPresets):
+        raise UsageError(f"presets must be a slotopt HighsPresets, got {presets!r}")
 
 
 _ADVICE = {
@@ -406,7 +361,7 @@ def raise_for_outcome(
     )
 
 
-# -- the compiled route ----------------------------------------------------------------------
+# -- HiGHS itself ------------------------------------------------------------------------------
 
 
 def _highspy() -> Any:
@@ -431,6 +386,7 @@ def _map_highs_status(highspy: Any, status: Any) -> StopReason:
         ms.kIterationLimit: StopReason.iteration_limit,
         ms.kSolutionLimit: StopReason.iteration_limit,
         ms.kInterrupt: StopReason.interrupted,
+        ms.kHighsInterrupt: StopReason.interrupted,
         ms.kLoadError: StopReason.error,
         ms.kModelError: StopReason.error,
         ms.kPresolveError: StopReason.error,
@@ -439,6 +395,16 @@ def _map_highs_status(highspy: Any, status: Any) -> StopReason:
         ms.kMemoryLimit: StopReason.error,
     }
     return table.get(status, StopReason.unknown)
+
+
+def _solution_status(highspy: Any, status: Any, primal_solution_status: int) -> SolutionStatus:
+    """What solution exists: optimal only for HiGHS's "Optimal" (or an empty model), feasible
+    when HiGHS holds a feasible primal point (a MIP stopped at a limit with an incumbent)."""
+    if status in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kModelEmpty):
+        return SolutionStatus.optimal
+    if primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible:
+        return SolutionStatus.feasible
+    return SolutionStatus.none
 
 
 class CompiledModel:
@@ -612,18 +578,15 @@ class CompiledModel:
         time_limit: float | None = None,
         mip_gap: float | None = None,
         threads: int | None = None,
-        options: Mapping[str, Any] | None = None,
+        options: HighsOptions | None = None,
         raise_on_failure: bool = True,
         what: str | None = None,
-        warm_start: bool = True,
         log: LogOption = None,
     ) -> SolveOutcome:
         """Run HiGHS from the current state; see :func:`solve_model` for the parameters.
 
-        ``warm_start=False`` forgets the last basis first (when the previous problem's basis is
-        a poor start for this one, a fresh start can be much faster). The solution stays in
-        HiGHS (read it with :meth:`values` or write it into the Pyomo variables with
-        :meth:`load`).
+        ``options.warm_start=False`` forgets the last basis first. The solution stays in HiGHS
+        (read it with :meth:`values` or write it into the Pyomo variables with :meth:`load`).
         """
         highspy = self._highspy
         h = self._highs
@@ -651,7 +614,8 @@ class CompiledModel:
                 chosen["mip_rel_gap"] = float(mip_gap)
             if threads is not None:
                 chosen["threads"] = int(threads)
-            chosen.update(options or {})
+            preset = options if options is not None else HighsOptions()
+            chosen.update(preset.values)
             for key, val in chosen.items():
                 self._log_lines.clear()
                 if h.setOptionValue(key, val) == highspy.HighsStatus.kError:
@@ -659,7 +623,7 @@ class CompiledModel:
                     raise SolverError(
                         f"HiGHS rejected the option {key}={val!r}" + (f": {said}" if said else "")
                     )
-            if not warm_start:
+            if not preset.warm_start:
                 h.clearSolver()
             self._quiet(logging=stream is not None)
             _prepare_threads(highspy, threads)
@@ -678,23 +642,15 @@ class CompiledModel:
                 self._log_to = None
             seconds = time.perf_counter() - start
             status = h.getModelStatus()
-            stop = _map_highs_status(highspy, status)
             said = self._highs_said()
+            hinfo = h.getInfo()
             if run_status == highspy.HighsStatus.kError:
                 # run() refused or failed (a threads clash, a bad option value, ...): whatever
                 # the model status says, nothing it computed can be trusted
-                stop = StopReason.error
-            hinfo = h.getInfo()
-            if status == highspy.HighsModelStatus.kOptimal or (
-                status == highspy.HighsModelStatus.kModelEmpty
-            ):
-                sol = SolutionStatus.optimal
-            elif hinfo.primal_solution_status == 2:
-                sol = SolutionStatus.feasible
+                stop, sol = StopReason.error, SolutionStatus.none
             else:
-                sol = SolutionStatus.none
-            if run_status == highspy.HighsStatus.kError:
-                sol = SolutionStatus.none
+                stop = _map_highs_status(highspy, status)
+                sol = _solution_status(highspy, status, hinfo.primal_solution_status)
             objective = (
                 float(hinfo.objective_function_value) if sol is not SolutionStatus.none else None
             )
@@ -732,10 +688,6 @@ class CompiledModel:
         for v, x in zip(self.columns, self.values().tolist(), strict=True):
             v.set_value(x, skip_validation=True)
 
-    def write(self, path: str) -> None:
-        """Write the model as HiGHS holds it now (``.lp`` or ``.mps`` by the suffix)."""
-        self._highs.writeModel(str(path))
-
 
 def compile_model(model: Any, *, what: str = "model") -> CompiledModel:
     """Compile a linear Pyomo model for HiGHS in one pass (see :class:`CompiledModel`).
@@ -748,22 +700,55 @@ def compile_model(model: Any, *, what: str = "model") -> CompiledModel:
     return CompiledModel(model, what=what)
 
 
-def solve_compiled(
+def solve_model(
     model: Any,
     *,
     time_limit: float | None = None,
     mip_gap: float | None = None,
     threads: int | None = None,
-    options: Mapping[str, Any] | None = None,
+    options: HighsOptions | None = None,
     raise_on_failure: bool = True,
     load: bool = True,
     what: str = "model",
     log: LogOption = None,
 ) -> SolveOutcome:
-    """:func:`solve_model` through the compiled route: compile, solve once, load the solution.
+    """Compile a linear Pyomo model, solve it once with HiGHS and load the solution into it.
 
-    Same statuses, exceptions and opt-out as :func:`solve_model`; ``translate_seconds`` is the
-    compilation time.
+    Parameters
+    ----------
+    model
+        A Pyomo ``ConcreteModel`` with exactly one active objective, linear constraints.
+    time_limit
+        Seconds; None for no limit.
+    mip_gap
+        Relative MIP gap at which HiGHS may stop (HiGHS's default 1e-4 when None).
+    threads
+        HiGHS's thread count (None or 0: HiGHS's choice).
+    options
+        Further HiGHS options (:class:`HighsOptions`); None for HiGHS's defaults.
+    raise_on_failure
+        When True (default) anything but a proven optimum raises; batch code passes False and
+        records ``SolveOutcome.stop`` / ``.solution`` instead.
+    load
+        Write the solution (when one exists) into the model's variables.
+    what
+        A short name for the model used in error messages.
+    log
+        None/False (default): HiGHS prints nothing; True: its log goes to stderr; a text
+        stream: its log goes there.
+
+    Returns
+    -------
+    SolveOutcome
+        ``translate_seconds`` is the compilation time.
+
+    Raises
+    ------
+    InfeasibleError
+        The model was proven infeasible.
+    SolverError
+        HiGHS is missing, refused the model or an option, errored, or stopped (time limit, ...)
+        without a proven optimum; the message carries HiGHS's own error lines.
     """
     compiled = compile_model(model, what=what)
     outcome = compiled.solve(

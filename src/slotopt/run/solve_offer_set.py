@@ -43,7 +43,7 @@ from slotopt.engines.offer_set.rules import (
 )
 from slotopt.errors import UsageError, VerificationError
 from slotopt.instance.offer_set import OfferSetInstance
-from slotopt.methods import OFFER_SET_METHODS, OFFER_SET_OPTIONS, resolve_seed
+from slotopt.methods import OFFER_SET_METHODS, OFFER_SET_OPTIONS, SOLVER_OPTIONS, resolve_seed
 from slotopt.run.folders import common_summary, verification_note, write_result_folder
 from slotopt.run.outcome import VerificationOutcome, on_failure_option
 from slotopt.run.progress import Progress
@@ -57,7 +57,7 @@ __all__ = ["METHODS", "OfferSetResult", "solve_offer_set"]
 METHODS = OFFER_SET_METHODS
 OPTIONS = OFFER_SET_OPTIONS
 # Options that only the matching kind takes: named in the error so the mistake is obvious.
-MATCHING_ONLY = {"second_stage", "time_limit", "mip_gap", "threads", "log", "levels", "weights"}
+MATCHING_ONLY = {"second_stage", "levels", "weights"} | SOLVER_OPTIONS
 MAX_RUNS = 10_000_000
 """Largest ``n_runs``: the simulation keeps a few arrays of ``n_runs`` numbers per policy."""
 # The enumerating search costs (offer vectors x states) per period; refuse what would take hours.
