@@ -13,6 +13,7 @@ import pytest
 
 from slotopt.instance import MatchingInstance, write_instance
 from slotopt.instance.generate import generate_prefecture
+from slotopt.methods import MATCHING_METHODS
 from slotopt.run.cli import main
 from slotopt.verify import cross_validate as cv
 from tests.matching import cases
@@ -63,8 +64,8 @@ def test_serial_dictatorship_disagrees_on_footnote4(capsys: pytest.CaptureFixtur
 
 
 def test_a_broken_method_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
-    broken = replace(cv.METHODS["lp"], target="tests.mip.test_cli_verify:_nobody")
-    monkeypatch.setitem(cv.METHODS, "lp", broken)
+    broken = replace(MATCHING_METHODS["lp"], target="tests.mip.test_cli_verify:_nobody")
+    monkeypatch.setitem(MATCHING_METHODS, "lp", broken)
     df = cv.cross_validate(cases.chain(), ("greedy", "lp"), seed=0)
     assert not df.attrs["agree"]
     assert df.set_index("method").loc["lp", "same_matched_set"] is False

@@ -19,6 +19,7 @@ from slotopt.errors import SolverError, UsageError, VerificationError
 from slotopt.formulations.solver import SolutionStatus, StopReason
 from slotopt.instance import write_instance
 from slotopt.instance.generate import generate_prefecture
+from slotopt.methods import MATCHING_METHODS
 from slotopt.run.cli import main
 from slotopt.run.outcome import VerificationOutcome
 from tests.matching import cases
@@ -104,11 +105,10 @@ def test_a_solver_error_is_recorded_as_an_error_stage(monkeypatch: pytest.Monkey
 
 
 def test_a_failed_certificate_is_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
-    from slotopt.run import solve_matching
 
     # a method that is not Algorithm 1 registered under the name of one
-    serial = solve_matching.METHODS["serial-dictatorship"]
-    monkeypatch.setitem(solve_matching.METHODS, "greedy", replace(serial, name="greedy"))
+    serial = MATCHING_METHODS["serial-dictatorship"]
+    monkeypatch.setitem(MATCHING_METHODS, "greedy", replace(serial, name="greedy"))
     result = slotopt.solve(cases.footnote4(), seed=0, verify=True, on_failure="record")
     assert result.verification_outcome is VerificationOutcome.failed
     assert result.stages[0].ok and not result.ok

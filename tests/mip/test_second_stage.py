@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import slotopt
+from slotopt.engines.matching.structure import total_rank
 from slotopt.errors import InfeasibleError
 from slotopt.formulations.matching.second_stage import min_rank_assignment, rank_maximal_assignment
 from slotopt.instance import MatchingInstance
-from slotopt.verify.cross_validate import total_rank
 from tests.matching import cases
 from tests.mip.oracles import best_profile, min_total_rank, profile_of, rank_table, ranked_instances
 

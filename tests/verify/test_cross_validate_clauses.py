@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from slotopt.verify.cross_validate import total_rank
+from slotopt.engines.matching.structure import total_rank
+from slotopt.methods import MATCHING_METHODS
 from tests.matching import cases
 
 
@@ -100,8 +101,10 @@ def test_a_method_that_raises_becomes_an_error_row(monkeypatch: pytest.MonkeyPat
 
     from slotopt.verify import cross_validate as cv
 
-    broken = replace(cv.METHODS["naive"], target="tests.verify.test_cross_validate_clauses:_raises")
-    monkeypatch.setitem(cv.METHODS, "naive", broken)
+    broken = replace(
+        MATCHING_METHODS["naive"], target="tests.verify.test_cross_validate_clauses:_raises"
+    )
+    monkeypatch.setitem(MATCHING_METHODS, "naive", broken)
     df = cv.cross_validate(cases.chain(), ("greedy", "naive"), seed=0)
     row = df.set_index("method").loc["naive"]
     assert row["status"] == "error: RuntimeError: no flow today"

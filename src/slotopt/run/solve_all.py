@@ -300,8 +300,9 @@ def solve_all(
         The method for every instance (None: each kind's default). Results made with another
         method are not reused.
     time_limit
-        Seconds per solver call, for the methods that call a solver (the matching MIP
-        methods); the combinatorial methods take none and ignore it.
+        Seconds for each instance's method, for the methods that call a solver (the
+        matching MIP methods: one budget for the method's whole sequence of solves, and one
+        for its second stage); the combinatorial methods take none and ignore it.
     verify
         Run each result's certificates; a failed certificate is that instance's error.
     force

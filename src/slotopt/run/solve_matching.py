@@ -26,7 +26,6 @@ from slotopt.run.progress import Progress
 from slotopt.verify.matching import check_matching
 
 # The registry, under the name callers (and tests) look it up by here.
-METHODS = MATCHING_METHODS
 
 
 def _method_options(
@@ -108,13 +107,15 @@ def solve_matching(
     policy = on_failure_option(options)
     record = policy == "record"
     method = method or "greedy"
-    if method not in METHODS:
-        raise UsageError(f"unknown matching method {method!r}; choose from {', '.join(METHODS)}")
+    if method not in MATCHING_METHODS:
+        raise UsageError(
+            f"unknown matching method {method!r}; choose from {', '.join(MATCHING_METHODS)}"
+        )
     if second_stage is not None and second_stage not in SECOND_STAGES:
         raise UsageError(
             f"unknown second stage {second_stage!r}; choose from {', '.join(SECOND_STAGES)}"
         )
-    facts = METHODS[method]
+    facts = MATCHING_METHODS[method]
     method_options = _method_options(facts, options, second_stage)
     stage_options = {k: v for k, v in options.items() if k in SOLVER_OPTIONS}
     check_solver_options(stage_options)

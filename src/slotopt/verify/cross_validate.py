@@ -34,25 +34,11 @@ from slotopt.verify.matching import check_matching
 
 __all__ = [
     "DEFAULT_METHODS",
-    "LEXICOGRAPHIC_POSITIONS_MAX_APPLICANTS",
-    "METHODS",
-    "NAIVE_MAX_APPLICANTS",
     "cross_validate",
     "disagreements",
-    "total_rank",
 ]
 
-METHODS = MATCHING_METHODS
 DEFAULT_METHODS: tuple[str, ...] = ("greedy", "naive", "lp", "lexicographic")
-
-NAIVE_MAX_APPLICANTS: int = MATCHING_METHODS["naive"].impractical_above or 0
-"""Above this many applicants "naive" is skipped (the registry's limit, slotopt.methods)."""
-
-LEXICOGRAPHIC_POSITIONS_MAX_APPLICANTS: int = (
-    MATCHING_METHODS["lexicographic"].impractical_above or 0
-)
-"""Above this many applicants "lexicographic" runs with ``levels="tiers"`` unless ``levels`` is
-given (the registry's limit for levels = positions, slotopt.methods)."""
 
 
 def cross_validate(
@@ -73,7 +59,8 @@ def cross_validate(
     inst
         A validated matching instance.
     methods
-        Method names (see :data:`METHODS`); the first one that runs is the reference.
+        Method names (see :data:`slotopt.methods.MATCHING_METHODS`); the first one that runs
+        is the reference.
     seed
         Lottery seed shared by all methods (default: the instance's, else a fresh one; the one
         used is in ``df.attrs["seed"]``).
@@ -82,7 +69,7 @@ def cross_validate(
         its optimum must then agree across methods too.
     levels
         Passed to ``"lexicographic"``; default ``"positions"`` up to
-        :data:`LEXICOGRAPHIC_POSITIONS_MAX_APPLICANTS` applicants, ``"tiers"`` above.
+        ``MATCHING_METHODS["lexicographic"].impractical_above`` applicants, ``"tiers"`` above.
     naive_max_applicants
         Skip ``"naive"`` above this size (the table says so); None: the registry's limit.
     progress
@@ -106,10 +93,10 @@ def cross_validate(
     UsageError
         An unknown method, second stage or option (a ``ValueError``).
     """
-    unknown = [m for m in methods if m not in METHODS]
+    unknown = [m for m in methods if m not in MATCHING_METHODS]
     if unknown:
         raise UsageError(
-            f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}"
+            f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(MATCHING_METHODS)}"
         )
     if second_stage is not None and second_stage not in SECOND_STAGES:
         raise UsageError(
@@ -142,7 +129,7 @@ def cross_validate(
             "seconds": None,
             "note": "",
         }
-        facts = METHODS[method]
+        facts = MATCHING_METHODS[method]
         kwargs: dict[str, Any] = {}
         if facts.needs_highs:
             kwargs.update(options)

@@ -52,7 +52,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--time-limit",
         type=non_negative_float,
         default=None,
-        help="seconds per solver call (MIP methods; 0 stops at HiGHS's first check)",
+        help=(
+            "seconds for the method's solves, one budget for its whole sequence and one for "
+            "its second stage (MIP methods; 0 stops at HiGHS's first check)"
+        ),
     )
     p.add_argument("--force", action="store_true", help="replace an existing result folder")
     p.set_defaults(run=run)

@@ -43,7 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=positive_float,
         default=None,
         metavar="S",
-        help="seconds per solver call (methods that call a solver)",
+        help="seconds for each instance's method (one budget; methods that call a solver)",
     )
     p.add_argument(
         "--method",

@@ -52,7 +52,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help=f"lexicographic levels (default: positions up to {_POSITIONS:,} applicants, tiers "
         "above)",
     )
-    p.add_argument("--time-limit", type=float, default=None, help="seconds per solver call")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        help="seconds for each method's solves (one budget per method)",
+    )
     p.set_defaults(run=run)
 
 
