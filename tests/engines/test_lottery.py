@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from slotopt.engines import lottery
+from slotopt.engines import _sha256, lottery
 from slotopt.engines.matching.order import lottery_digest, priority_order
 
 
@@ -82,3 +82,86 @@ def test_negative_seed_and_nul_context_are_refused() -> None:
         lottery.digest(-1, "a")
     with pytest.raises(ValueError, match="NUL"):
         lottery.digest(1, "a", context="x\0y")
+
+
+# -- the fast paths: the same digests and orders as the plain formulas ---------------------------
+
+HAVE_COMPILED = _sha256.compiled_digests() is not None
+
+
+def _by_hashlib(seed: int, ids: list[str], context: str | None = None) -> np.ndarray:
+    prefix = lottery._prefix(seed, context)
+    raw = b"".join(hashlib.sha256(prefix + a.encode()).digest() for a in ids)
+    return np.frombuffer(raw, dtype=">u8").reshape(-1, 4).astype(np.uint64)
+
+
+@pytest.mark.skipif(not HAVE_COMPILED, reason="no compiled digests here (numba, Linux libcrypto)")
+@pytest.mark.parametrize("context", [None, "batch-7"])
+def test_compiled_digests_are_hashlibs(
+    monkeypatch: pytest.MonkeyPatch, context: str | None
+) -> None:
+    monkeypatch.setattr(lottery, "COMPILED_ABOVE", 1)
+    ids = [f"A{i}" for i in range(300)] + ["", "Zoë", "試験-" * 30, "x" * 200, 17]  # type: ignore[list-item]
+    want = _by_hashlib(5, [str(a) for a in ids], context)
+    assert np.array_equal(lottery.digest_words(5, ids, context), want)
+    ascii_only = [f"R{i:05d}" for i in range(1000)]
+    assert np.array_equal(
+        lottery.digest_words(0, ascii_only, context), _by_hashlib(0, ascii_only, context)
+    )
+
+
+def test_without_the_compiled_loop_digests_come_from_hashlib(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(lottery, "COMPILED_ABOVE", 1)
+    monkeypatch.setattr(_sha256, "compiled_digests", lambda: None)
+    ids = [f"A{i}" for i in range(50)] + ["Zoë"]
+    assert np.array_equal(lottery.digest_words(3, ids), _by_hashlib(3, ids))
+
+
+def test_a_wiring_that_gets_a_digest_wrong_is_refused() -> None:
+    def zeros(prefix, data, offsets, out, ctx):  # type: ignore[no-untyped-def]
+        pass  # leaves every digest all-zero
+
+    def one_off(prefix, data, offsets, out, ctx):  # type: ignore[no-untyped-def]
+        for k in range(len(offsets) - 1):
+            msg = bytes(prefix) + bytes(data[offsets[k] : offsets[k + 1]])
+            out[k] = np.frombuffer(hashlib.sha256(msg).digest(), dtype=np.uint8)
+        out[-1, 0] ^= 1  # one bit of the last digest
+
+    def right(prefix, data, offsets, out, ctx):  # type: ignore[no-untyped-def]
+        one_off(prefix, data, offsets, out, ctx)
+        out[-1, 0] ^= 1
+
+    assert not _sha256._self_test(zeros)
+    assert not _sha256._self_test(one_off)
+    assert _sha256._self_test(right)
+
+
+def _lexsorted(words: np.ndarray, priority: np.ndarray | None) -> np.ndarray:
+    keys = tuple(words[:, j] for j in (3, 2, 1, 0)) + (() if priority is None else (priority,))
+    return np.lexsort(keys)
+
+
+@pytest.mark.parametrize("spread", [3, 2**20])
+@pytest.mark.parametrize("ties", [False, True])
+def test_fast_order_is_the_full_lexicographic_order(spread: int, ties: bool) -> None:
+    rng = np.random.default_rng(spread + ties)
+    n = 3000
+    words = rng.integers(0, 2**63, size=(n, 4), dtype=np.int64).astype(np.uint64)
+    if ties:  # equal first words (and some equal digests) inside and across priority levels
+        words[:, 0] = rng.integers(0, 40, size=n).astype(np.uint64)
+        words[100:110] = words[200]
+    priority = rng.integers(-spread, spread, size=n)
+    for prio in (priority, None, priority.astype(float)):
+        first = () if prio is None else (prio,)
+        got = lottery._order_by_words(words, first)
+        assert np.array_equal(got, _lexsorted(words, prio))
+
+
+def test_uniform_order_at_scale_matches_sorting_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lottery, "COMPILED_ABOVE", 1)  # the compiled path where there is one
+    ids = [f"A{i}" for i in range(2000)]
+    prio = np.array([i % 4 for i in range(2000)])
+    by_hand = sorted(range(2000), key=lambda i: (prio[i], lottery.lottery_number(2, ids[i])))
+    assert lottery.uniform_order(2, ids, priority=prio).tolist() == by_hand

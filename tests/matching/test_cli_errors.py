@@ -17,6 +17,7 @@ import pytest
 import slotopt
 from slotopt import UsageError
 from slotopt.run.cli import main
+from slotopt.run.matching_result import MatchingResult
 from tests.matching.test_validation import folder
 
 REPO = Path(__file__).resolve().parents[2]
@@ -190,6 +191,10 @@ def test_full_disk_while_writing_is_one_line_and_leaves_nothing(
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", disk_full)
+    # the matching result writes its assignment itself: the disk fills up there too
+    monkeypatch.setattr(
+        MatchingResult, "write_table", lambda self, name, df, path: disk_full(df, path)
+    )
     assert main(["solve", str(inst), "--out", str(tmp_path / "res")]) == 2
     one_line_error(capsys, "res: cannot be written (no space left on the disk)")
     nothing_written(tmp_path, allowed={"inst"})

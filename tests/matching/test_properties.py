@@ -99,3 +99,23 @@ def test_same_seed_same_matched_set_whatever_the_row_order(inst, seed, rnd) -> N
     mine = set(first.assignment.loc[first.assignment["slot_id"].notna(), "applicant_id"])
     theirs = set(other.assignment.loc[other.assignment["slot_id"].notna(), "applicant_id"])
     assert mine == theirs
+
+
+@given(matching_instances(), SEEDS)
+def test_total_rank_counts_each_assigned_pair_by_the_rank_rule(inst, seed) -> None:  # type: ignore[no-untyped-def]
+    # the rule of docs/matching.md, applied applicant by applicant from the tables
+    result = slotopt.solve(inst, seed=seed)
+    if "rank" not in inst.acceptable.columns or inst.acceptable["rank"].isna().all():
+        assert result.total_rank is None
+        return
+    ranks = inst.acceptable.set_index(["applicant_id", "slot_id"])["rank"]
+    total = 0
+    for i, s in enumerate(result.slot_of.tolist()):
+        if s < 0:
+            continue
+        aid, sid = inst.applicant_ids[i], inst.slot_ids[s]
+        mine = ranks.loc[aid]
+        given = mine.dropna()
+        r = mine.loc[sid]
+        total += int(r) if pd.notna(r) else (int(given.max()) if len(given) else 0) + 1
+    assert result.total_rank == float(total)

@@ -1,6 +1,7 @@
 """The array greedy (compiled and pure Python) selects exactly Algorithm 1's applicants: the
 same set as the naive max-flow oracle, the brute-force Hall oracle and the previous
-type-network greedy, on random instances and on hub-shaped ones (repeated sets, long blocks)."""
+type-network greedy, on random instances and on hub-shaped ones (repeated sets, long blocks);
+and it makes exactly the schedule (and witnesses) of the kernel before its shortcuts."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from slotopt.engines.matching.order import positions_from_order, priority_order
 from slotopt.instance.generate import generate_hub
 from slotopt.verify.matching import check_feasible, check_matching
 from tests.matching.strategies import brute_force_algorithm1, matching_instances
+from tests.scale.plain_kernel import plain_greedy, plain_replay
 from tests.scale.reference import network_greedy
 from tests.scale.strategies import block_instances
 
@@ -120,3 +122,40 @@ def test_a_compiled_kernel_that_fails_when_called_falls_back(
     assert np.array_equal(slot_of >= 0, network_greedy(inst, order))
     assert kernel.fallback_reason() == "RuntimeError: LLVM failed"
     assert kernel.compiled_kernel() is None
+
+
+def _same_schedule_as_the_plain_kernel(inst, seed, compiled: bool) -> None:  # type: ignore[no-untyped-def]
+    order = priority_order(inst.priority, inst.applicant_ids, seed)
+    slot_of = greedy.greedy_matching(inst, order, compiled=compiled)
+    assert np.array_equal(slot_of, plain_greedy(inst, order))
+    # the replay (the certificates' witnesses) too: components, refs, rooms, moves
+    replay = greedy.replay_schedule(inst, slot_of, order, compiled=compiled)
+    plain = plain_replay(inst, slot_of, order)
+    n_comp = plain["n_comp"]
+    assert len(replay.components) == n_comp
+    bounds = plain["comp_indptr"][: n_comp + 1]
+    ref_bounds = plain["ref_indptr"][: n_comp + 1]
+    for c in range(n_comp):
+        assert replay.components[c] == tuple(plain["comp_slots"][bounds[c] : bounds[c + 1]])
+        assert replay.refs[c] == tuple(plain["refs"][ref_bounds[c] : ref_bounds[c + 1]])
+    assert np.array_equal(replay.component_of[order], plain["comp_of"])
+    assert np.array_equal(replay.room[order], plain["found_slot"])
+    assert np.array_equal(replay.moves[order], plain["found_moves"])
+
+
+@given(block_instances(), SEEDS)
+def test_schedule_is_the_plain_kernels_bit_for_bit(inst, seed) -> None:  # type: ignore[no-untyped-def]
+    _same_schedule_as_the_plain_kernel(inst, seed, compiled=False)
+
+
+@needs_numba
+@given(matching_instances(max_applicants=12, max_slots=6), SEEDS)
+def test_compiled_schedule_is_the_plain_kernels_bit_for_bit(inst, seed) -> None:  # type: ignore[no-untyped-def]
+    _same_schedule_as_the_plain_kernel(inst, seed, compiled=True)
+
+
+def test_hub_week_schedule_is_the_plain_kernels_bit_for_bit() -> None:
+    # 4,000 applicants: thousands of searches, failed ones with refs, slots past bit 63
+    inst = generate_hub(4_000, seed=5)
+    assert inst.n_slots > 64
+    _same_schedule_as_the_plain_kernel(inst, 3, compiled=HAVE_NUMBA)

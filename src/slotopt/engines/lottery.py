@@ -28,6 +28,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from slotopt.engines import _sha256
+
 __all__ = [
     "DRAW_TAG",
     "LOTTERY_TAG",
@@ -44,6 +46,9 @@ DRAW_TAG = b"slotopt-draw-v1\0"
 #: Largest number of tickets one participant may hold in a weighted draw (a doubling rule
 #: reaches it after 20 unsuccessful batches); more would make a draw slow to recompute.
 MAX_TICKETS = 2**20
+#: From this many ids on, digests are computed in one compiled loop when numba is installed
+#: (:mod:`slotopt.engines._sha256`; the same digests); below it, numba's start-up would cost more.
+COMPILED_ABOVE = 20_000
 
 
 def _prefix(seed: int, context: str | None) -> bytes:
@@ -76,17 +81,50 @@ def digest_words(seed: int, ids: Iterable[object], context: str | None = None) -
         Row ``k`` is id ``k``'s digest; column 0 holds its most significant 64 bits.
     """
     prefix = _prefix(seed, context)
-    sha = hashlib.sha256
-    raw = b"".join([sha(prefix + str(a).encode()).digest() for a in ids])
-    if not raw:
-        return np.zeros((0, 4), dtype=np.uint64)
-    return np.frombuffer(raw, dtype=">u8").reshape(-1, 4).astype(np.uint64)
+    texts = list(map(str, ids))
+    fast = _sha256.compiled_digests() if len(texts) >= COMPILED_ABOVE else None
+    if fast is not None:
+        data, lengths = _encoded(texts)
+        raw = fast(prefix, data, lengths).view(">u8")
+    else:
+        sha = hashlib.sha256
+        raw = np.frombuffer(
+            b"".join([sha(prefix + t.encode()).digest() for t in texts]), dtype=">u8"
+        )
+    return raw.reshape(-1, 4).astype(np.uint64)
+
+
+def _encoded(texts: list[str]) -> tuple[bytes, np.ndarray]:
+    """The UTF-8 bytes of all texts, one after another, and each one's length in bytes."""
+    joined = "".join(texts)
+    data = joined.encode()
+    if len(data) == len(joined):  # all ASCII: a character is a byte
+        return data, np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    parts = [t.encode() for t in texts]
+    return b"".join(parts), np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
 
 
 def _order_by_words(words: np.ndarray, first_keys: Sequence[np.ndarray] = ()) -> np.ndarray:
+    """Indices sorted by the given keys, then by the digest's words, most significant first;
+    stable (equal keys and digests, impossible in practice, keep input order)."""
+    if len(first_keys) <= 1 and len(words) > 1:
+        # The same order from one sort on the first word (then a stable sort on the key):
+        # unless two rows share the key and the first 64 bits, which the check below finds.
+        top = words[:, 0]
+        order = np.argsort(top)
+        if first_keys:
+            key = np.asarray(first_keys[0])[order]
+            if np.issubdtype(key.dtype, np.integer) and int(key.max()) - int(key.min()) < 2**16:
+                key = (key - key.min()).astype(np.uint16)  # numpy radix-sorts 16-bit keys
+            by_key = np.argsort(key, kind="stable")
+            order, key = order[by_key], key[by_key]
+            tie = (top[order[1:]] == top[order[:-1]]) & (key[1:] == key[:-1])
+        else:
+            tie = top[order[1:]] == top[order[:-1]]
+        if not tie.any():
+            return order.astype(np.int64)
     # np.lexsort sorts by its last key first: the given keys, then the digest's words, most
-    # significant first. lexsort is stable, so equal digests (impossible in practice) keep
-    # input order, which only matters for identical ids.
+    # significant first.
     keys = tuple(words[:, j] for j in (3, 2, 1, 0)) + tuple(reversed(first_keys))
     return np.lexsort(keys).astype(np.int64)
 

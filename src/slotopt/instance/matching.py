@@ -286,25 +286,24 @@ def group_types(indptr: np.ndarray, acc_slot: np.ndarray, n_slots: int) -> Appli
     """
     n = len(indptr) - 1
     lengths = np.diff(indptr)
-    owner = np.repeat(np.arange(n), lengths)
-    flat = acc_slot[np.lexsort((acc_slot, owner))]
-    words = (
-        np.random.Generator(np.random.PCG64(0x51075))
-        .integers(1, np.iinfo(np.int64).max, size=(2, max(n_slots, 1)), dtype=np.int64)
-        .astype(np.uint64)
-    )
+    flat = _sorted_rows(indptr, acc_slot, lengths, n_slots)
+    words = _hash_words(n_slots)
     hashes = np.zeros((2, n), dtype=np.uint64)
     nonempty = np.flatnonzero(lengths > 0)
     if len(nonempty):
         for j in range(2):
             hashes[j, nonempty] = np.add.reduceat(words[j, flat], indptr[:-1][nonempty])
-    order = np.lexsort((hashes[1], hashes[0], lengths))
-    key_sorted = np.stack(
-        [lengths[order], hashes[0, order].view(np.int64), hashes[1, order].view(np.int64)]
-    )
+    # Rows with equal keys (size, hash, hash) must end up next to each other: one sort on the
+    # first hash does it unless two different keys share that hash, when the full sort does.
+    order = np.argsort(hashes[0])
+    h0, h1, size = hashes[0, order], hashes[1, order], lengths[order]
+    same = h0[1:] == h0[:-1]
+    if ((h1[1:] != h1[:-1]) & same).any() or ((size[1:] != size[:-1]) & same).any():
+        order = np.lexsort((hashes[1], hashes[0], lengths))
+        h0, h1, size = hashes[0, order], hashes[1, order], lengths[order]
+        same = (h0[1:] == h0[:-1]) & (h1[1:] == h1[:-1]) & (size[1:] == size[:-1])
     new_group = np.ones(n, dtype=bool)
-    if n > 1:
-        new_group[1:] = (key_sorted[:, 1:] != key_sorted[:, :-1]).any(axis=0)
+    new_group[1:] = ~same
     group_sorted = np.cumsum(new_group) - 1
     group = np.empty(n, dtype=np.int64)
     group[order] = group_sorted
@@ -315,21 +314,42 @@ def group_types(indptr: np.ndarray, acc_slot: np.ndarray, n_slots: int) -> Appli
     rank[np.argsort(first, kind="stable")] = np.arange(len(first))
     type_of = rank[group]
     rep = np.sort(first)  # representative (first applicant) of each type, in type order
-    rep_of = rep[type_of]
-    offset = np.arange(len(flat)) - np.repeat(indptr[:-1], lengths)
-    if not np.array_equal(flat, flat[np.repeat(indptr[rep_of], lengths) + offset]):
+    # every member equals its representative, element by element
+    shift = np.repeat(indptr[rep[type_of]] - indptr[:-1], lengths)
+    if not np.array_equal(flat, flat[shift + np.arange(len(flat))]):
         return _group_types_exact(indptr, flat)
     t_lengths = lengths[rep]
     t_indptr = np.zeros(len(rep) + 1, dtype=np.int64)
     np.cumsum(t_lengths, out=t_indptr[1:])
-    t_slots = flat[
-        np.repeat(indptr[rep], t_lengths)
-        + (np.arange(int(t_indptr[-1])) - np.repeat(t_indptr[:-1], t_lengths))
-    ]
+    t_slots = flat[np.repeat(indptr[rep] - t_indptr[:-1], t_lengths) + np.arange(int(t_indptr[-1]))]
     size = np.bincount(type_of, minlength=len(rep)).astype(np.int64)
     return ApplicantTypes(
         type_of=type_of, indptr=t_indptr, slots=t_slots.astype(np.int64), size=size
     )
+
+
+def _hash_words(n_slots: int) -> np.ndarray:
+    """Two random 64-bit words per slot (fixed seed): a set's hashes are the sums of its words."""
+    return (
+        np.random.Generator(np.random.PCG64(0x51075))
+        .integers(1, np.iinfo(np.int64).max, size=(2, max(n_slots, 1)), dtype=np.int64)
+        .astype(np.uint64)
+    )
+
+
+def _sorted_rows(
+    indptr: np.ndarray, acc_slot: np.ndarray, lengths: np.ndarray, n_slots: int
+) -> np.ndarray:
+    """``acc_slot`` with each row sorted; the array itself when every row already is (pairs
+    are stored by rank, then slot, so unranked instances need no sort)."""
+    rising = acc_slot[1:] > acc_slot[:-1]
+    starts = indptr[1:-1]
+    rising[starts[(starts > 0) & (starts < len(acc_slot))] - 1] = True  # a new row may go down
+    if rising.all():
+        return acc_slot
+    owner = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    span = max(n_slots, 1)
+    return np.sort(owner * span + acc_slot) - owner * span
 
 
 def _group_types_exact(indptr: np.ndarray, flat: np.ndarray) -> ApplicantTypes:

@@ -78,8 +78,13 @@ def write_result_folder(result: Any, out: str | Path, *, force: bool = False) ->
         [*(f"{name}.csv" for name in tables), *(f"{name}.png" for name in figures), "summary.json"]
     )
     with atomic_folder(out, force=force, inputs=inputs) as tmp:
+        # a result may write its own tables (the same text, faster): ``write_table``
+        write_table = getattr(result, "write_table", None)
         for name, df in tables.items():
-            df.to_csv(tmp / f"{name}.csv", index=False)
+            if write_table is None:
+                df.to_csv(tmp / f"{name}.csv", index=False)
+            else:
+                write_table(name, df, tmp / f"{name}.csv")
         for name, fig in figures.items():
             fig.savefig(tmp / f"{name}.png", dpi=120, bbox_inches="tight")
         write_json(tmp / "summary.json", summary)

@@ -87,9 +87,10 @@ def greedy_matching(
         t_indptr,
         t_slots,
         inst.capacity,
+        sorted_slots=types.slots,
         compiled=compiled,
     )
-    return distribute(types.type_of, order, t_indptr, t_slots, out["matched"], out["occ"])
+    return distribute(types.type_of, order, t_slots, out["added"], out["occ"])
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,9 @@ def replay_schedule(
     forced[placed] = np.searchsorted(
         owner * n_slots + t_slots, seq[placed] * n_slots + slots_in_order[placed]
     )
-    out = run_kernel(seq, forced, t_indptr, t_slots, inst.capacity, compiled=compiled)
+    out = run_kernel(
+        seq, forced, t_indptr, t_slots, inst.capacity, sorted_slots=t_slots, compiled=compiled
+    )
     n_comp = out["n_comp"]
     component_of = np.full(inst.n_applicants, -1, dtype=np.int64)
     component_of[order] = out["comp_of"]
@@ -162,11 +165,18 @@ def run_kernel(
     t_slots: np.ndarray,
     capacity: np.ndarray,
     *,
+    sorted_slots: np.ndarray | None = None,
     compiled: bool | None = None,
 ) -> dict[str, Any]:
-    """Run :func:`~slotopt.engines.matching.kernel.greedy_kernel` on a type sequence; returns
-    its output buffers by name (``matched``, ``occ``, ``comp_of``, ``stats``, ...) and
-    ``n_comp``."""
+    """Run :func:`~slotopt.engines.matching.kernel.greedy_kernel` on a type sequence.
+
+    ``t_slots`` is each type's slots in the order the search tries them; ``sorted_slots``, if
+    given, the same slots sorted within each type (``types.slots``), which saves a sort.
+
+    Returns its outputs by name, in the numbering of the arguments: ``matched`` (per type),
+    ``occ`` (per pair), ``added``, ``comp_of``, ``found_slot``, ``found_moves`` (per entry),
+    ``comp_indptr``, ``comp_slots``, ``ref_indptr``, ``refs``, ``stats`` and ``n_comp``.
+    """
     small = compiled is None and len(seq) < COMPILE_ABOVE
     fn = None if compiled is False or small else kernel.compiled_kernel()
     if compiled and fn is None:
@@ -174,8 +184,9 @@ def run_kernel(
             f"the compiled greedy is not available ({kernel.fallback_reason()}); "
             "install slotopt[fast]"
         )
+    layout = _Layout.build(t_indptr, t_slots, len(capacity), sorted_slots)
     if fn is not None:
-        buffers = _buffers(seq, forced, t_indptr, t_slots, capacity)
+        buffers = _buffers(layout, seq, forced, capacity)
         try:
             n_comp = fn(**buffers)
         except Exception as exc:  # a numba that imports but cannot compile: fall back for good
@@ -183,45 +194,151 @@ def run_kernel(
                 raise
             kernel.mark_unusable(exc)
         else:
-            return {**buffers, "n_comp": int(n_comp)}
-    arrays = _buffers(seq, forced, t_indptr, t_slots, capacity)
+            return layout.outputs(buffers, int(n_comp))
+    arrays = _buffers(layout, seq, forced, capacity)
     lists = {k: v.tolist() for k, v in arrays.items()}
     n_comp = kernel.greedy_kernel(**lists)
     out = {k: np.asarray(v, dtype=arrays[k].dtype) for k, v in lists.items()}
-    return {**out, "n_comp": int(n_comp)}
+    return layout.outputs(out, int(n_comp))
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The kernel's view of the types: renumbered for locality, with 64-slot words.
+
+    A search touches types whose slots lie close together, so types are renumbered by the first
+    slot they list (ties by type index): their buffers then sit near each other in memory. The
+    kernel's steps never compare type numbers, only use them as indices, so a renumbering
+    changes no decision; :meth:`outputs` maps the results back. ``w_idx[w_indptr[t]:...]`` and
+    ``w_mask`` are type ``t``'s slots as 64-bit words (slot ``s`` is bit ``s % 64`` of word
+    ``s // 64``; stored as int64, bit 63 being the sign bit).
+    """
+
+    new_of_old: np.ndarray  # (T,) new type number of each type
+    pair_new: np.ndarray  # (P,) new pair index of each pair
+    t_indptr: np.ndarray
+    t_slots: np.ndarray
+    w_indptr: np.ndarray
+    w_idx: np.ndarray
+    w_mask: np.ndarray
+    n_words: int
+    index: np.dtype[Any]  # of the index buffers: int32 when every index fits
+
+    @classmethod
+    def build(
+        cls,
+        t_indptr: np.ndarray,
+        t_slots: np.ndarray,
+        n_slots: int,
+        sorted_slots: np.ndarray | None = None,
+    ) -> _Layout:
+        n_types, n_pairs = len(t_indptr) - 1, len(t_slots)
+        lengths = np.diff(t_indptr)
+        first = np.full(n_types, n_slots, dtype=np.int64)
+        nonempty = lengths > 0
+        first[nonempty] = t_slots[t_indptr[:-1][nonempty]]
+        old_of_new = np.argsort(first, kind="stable")
+        new_of_old = np.empty(n_types, dtype=np.int64)
+        new_of_old[old_of_new] = np.arange(n_types)
+        new_indptr, take = _regroup(t_indptr, old_of_new)
+        pair_new = np.empty(n_pairs, dtype=np.int64)
+        pair_new[take] = np.arange(n_pairs)
+        # the words of each type: one per run of equal (type, slot // 64) in its sorted slots
+        owner = np.repeat(np.arange(n_types, dtype=np.int64), lengths)
+        span = max(n_slots, 1) + 64
+        if sorted_slots is None:
+            sorted_slots = np.sort(owner * span + t_slots) - owner * span
+        word_key = owner * span + (sorted_slots >> 6)
+        starts = np.flatnonzero(np.r_[True, word_key[1:] != word_key[:-1]]) if n_pairs else owner
+        bits = (np.uint64(1) << (sorted_slots & 63).astype(np.uint64)).view(np.int64)
+        w_mask = np.bitwise_or.reduceat(bits, starts) if n_pairs else bits
+        w_old_indptr = np.zeros(n_types + 1, dtype=np.int64)
+        np.cumsum(np.bincount(owner[starts], minlength=n_types), out=w_old_indptr[1:])
+        w_indptr, w_take = _regroup(w_old_indptr, old_of_new)
+        big = max(n_pairs, n_types, n_slots) + 2
+        return cls(
+            new_of_old=new_of_old,
+            pair_new=pair_new,
+            t_indptr=new_indptr,
+            t_slots=t_slots[take],
+            w_indptr=w_indptr,
+            w_idx=(word_key[starts] % span)[w_take],
+            w_mask=w_mask[w_take],
+            n_words=(max(n_slots, 1) + 63) // 64,
+            index=np.dtype(np.int32 if big < 2**31 - 1 else np.int64),
+        )
+
+    def outputs(self, buffers: dict[str, Any], n_comp: int) -> dict[str, Any]:
+        """The kernel's results in the callers' numbering (int64)."""
+        out: dict[str, Any] = {
+            name: np.asarray(buffers[name], dtype=np.int64)
+            for name in (
+                "added",
+                "comp_of",
+                "found_slot",
+                "found_moves",
+                "comp_indptr",
+                "comp_slots",
+                "ref_indptr",
+                "refs",
+                "stats",
+            )
+        }
+        out["matched"] = np.asarray(buffers["matched"], dtype=np.int64)[self.new_of_old]
+        out["occ"] = np.asarray(buffers["occ"], dtype=np.int64)[self.pair_new]
+        out["n_comp"] = n_comp
+        return out
+
+
+def _regroup(indptr: np.ndarray, old_of_new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CSR rows in a new order: the new ``indptr`` and, for each new entry, its old index."""
+    lengths = np.diff(indptr)[old_of_new]
+    new_indptr = np.zeros(len(old_of_new) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=new_indptr[1:])
+    take = np.repeat(indptr[:-1][old_of_new] - new_indptr[:-1], lengths) + np.arange(
+        int(new_indptr[-1]), dtype=np.int64
+    )
+    return new_indptr, take
 
 
 def _buffers(
-    seq: np.ndarray,
-    forced: np.ndarray,
-    t_indptr: np.ndarray,
-    t_slots: np.ndarray,
-    capacity: np.ndarray,
+    layout: _Layout, seq: np.ndarray, forced: np.ndarray, capacity: np.ndarray
 ) -> dict[str, np.ndarray]:
     """Fresh input and work buffers of the kernel (layout in its module docstring)."""
+    t_indptr, t_slots, index = layout.t_indptr, layout.t_slots, layout.index
     n_types, n_pairs, n_slots, n = len(t_indptr) - 1, len(t_slots), len(capacity), len(seq)
-    pair_type = np.repeat(np.arange(n_types, dtype=np.int64), np.diff(t_indptr))
-    # Free capacity beyond the number of applicants never matters; clipping keeps int64
+    pair_type = np.repeat(np.arange(n_types, dtype=index), np.diff(t_indptr))
+    # Free capacity beyond the number of applicants never matters; clipping keeps the
     # arithmetic safe for huge capacities.
-    free = np.minimum(capacity.astype(np.int64), n).astype(np.int64)
+    free = np.minimum(capacity.astype(np.int64), n).astype(index)
     roster_size = np.minimum(free, np.bincount(t_slots, minlength=n_slots))
-    s_start = np.zeros(n_slots, dtype=np.int64)
+    s_start = np.zeros(n_slots, dtype=index)
     np.cumsum(roster_size[:-1], out=s_start[1:])
     roster_total = max(int(roster_size.sum()), 1)
     width = max(n_types, 1)
+    slots = np.arange(n_slots, dtype=np.int64)
+    forced = np.asarray(forced, dtype=np.int64)
+    placed = forced >= 0
+    forced = forced.copy()
+    forced[placed] = layout.pair_new[forced[placed]]
 
-    def zeros(size: int) -> np.ndarray:
-        return np.zeros(size, dtype=np.int64)
+    def zeros(size: int, dtype: Any = index) -> np.ndarray:
+        return np.zeros(size, dtype=dtype)
 
     def minus_one(size: int) -> np.ndarray:
-        return np.full(size, -1, dtype=np.int64)
+        return np.full(size, -1, dtype=index)
 
     return dict(
-        seq=np.ascontiguousarray(seq, dtype=np.int64),
-        forced=np.ascontiguousarray(forced, dtype=np.int64),
-        t_indptr=t_indptr,
-        t_slots=t_slots,
+        seq=layout.new_of_old[seq].astype(index),
+        forced=forced.astype(index),
+        t_indptr=t_indptr.astype(index),
+        t_slots=t_slots.astype(index),
         pair_type=pair_type,
+        w_indptr=layout.w_indptr.astype(index),
+        w_idx=layout.w_idx.astype(index),
+        w_mask=layout.w_mask,
+        s_word=(slots >> 6).astype(index),
+        s_bit=(np.uint64(1) << (slots & 63).astype(np.uint64)).view(np.int64),
         free=free,
         occ=zeros(n_pairs),
         s_start=s_start,
@@ -230,16 +347,21 @@ def _buffers(
         roster_type=zeros(roster_total),
         slot_at=minus_one(n_pairs),
         matched=zeros(n_types),
-        ptr=t_indptr[:-1].copy(),
+        added=zeros(n, np.int8),
+        ptr=t_indptr[:-1].astype(index),
+        gone=zeros(n_types, np.int8),
         type_comp=minus_one(n_types),
         slot_comp=minus_one(n_slots),
+        dead_bits=zeros(layout.n_words, np.int64),
         stamp=zeros(n_types),
         seen=zeros(n_slots),
+        seen_bits=zeros(layout.n_words, np.int64),
         in_pair=zeros(n_slots),
         from_pair=zeros(n_slots),
         reached=zeros(n_slots),
         touched=zeros(width),
         expand=zeros(width),
+        expand_type=zeros(width),
         comp_of=minus_one(n),
         comp_indptr=zeros(width + 1),
         comp_slots=zeros(max(n_slots, 1)),
@@ -249,30 +371,23 @@ def _buffers(
         ref_stamp=zeros(width),
         found_slot=minus_one(n),
         found_moves=zeros(n),
-        stats=zeros(4),
+        stats=zeros(4, np.int64),
     )
 
 
 def distribute(
     type_of: np.ndarray,
     order: np.ndarray,
-    t_indptr: np.ndarray,
     t_slots: np.ndarray,
-    matched: np.ndarray,
+    added: np.ndarray,
     occ: np.ndarray,
 ) -> np.ndarray:
-    """One slot per applicant from type-level counts: a type's matched applicants are its first
-    ``matched[t]`` members in priority order, spread over its slots as ``occ`` says (members of
-    a type are interchangeable for feasibility; earlier members take earlier-listed slots)."""
-    n = len(type_of)
-    slot_of = np.full(n, -1, dtype=np.int64)
-    if n == 0:
-        return slot_of
-    by_type = order[np.argsort(type_of[order], kind="stable")]  # grouped by type, priority order
-    sizes = np.bincount(type_of, minlength=len(matched))
-    starts = np.cumsum(sizes) - sizes
-    rank_in_type = np.arange(n) - np.repeat(starts, sizes)
-    grouped_type = np.repeat(np.arange(len(matched)), sizes)
-    chosen = by_type[rank_in_type < matched[grouped_type]]
+    """One slot per applicant from the kernel's outcome: the applicants added (``added[k]`` for
+    the ``k``-th in priority order) are, type by type, a priority prefix of its members; they are
+    spread over its slots as ``occ`` says (members of a type are interchangeable for
+    feasibility; earlier members take earlier-listed slots)."""
+    slot_of = np.full(len(type_of), -1, dtype=np.int64)
+    chosen = order[np.asarray(added, dtype=bool)]  # in priority order
+    chosen = chosen[np.argsort(type_of[chosen], kind="stable")]  # grouped by type
     slot_of[chosen] = np.repeat(t_slots, occ)
     return slot_of

@@ -9,7 +9,11 @@ Data layout (``P`` = type-slot pairs, ``S`` = slots, ``T`` = types):
 
 * ``t_indptr`` (T+1,), ``t_slots`` (P,): type ``t``'s slots, least contested first;
   ``pair_type`` (P,) the type of each pair.
-* ``free`` (S,): free capacity; only ever decreases along the run.
+* ``w_idx[w_indptr[t]:w_indptr[t+1]]`` / ``w_mask``: the same slots as 64-bit words (slot ``s``
+  is bit ``s_bit[s]`` of word ``s_word[s]``); ``seen_bits`` and ``dead_bits`` (S/64,) hold the
+  slots reached by the current search and the dead ones in the same words.
+* ``free`` (S,): free capacity; only ever decreases along the run. ``gone[t]`` is set once
+  every slot of ``t`` is full, which is then so for good.
 * ``occ`` (P,): applicants of the pair's type sitting in the pair's slot.
 * a per-slot occupant list, ``roster[s_start[s] : s_start[s] + s_len[s]]``, of the pairs with
   ``occ > 0`` at slot ``s`` (their types alongside in ``roster_type``, which saves a memory
@@ -29,6 +33,14 @@ every slot it reached dead (full, and closed: no occupant can leave; recorded as
 and every type it touched dead (no later member of it can be added), so neither is looked at
 again; since a type that fails
 once never succeeds later, its remaining members are skipped in O(1).
+
+Three shortcuts skip work without changing any decision (so the schedule is bit for bit the
+one of the plain search). An expanded type whose slots are all reached or dead reaches nothing
+(its slot list would be read only to skip every entry); its words say so in a few operations.
+A type found without a free slot once is ``gone`` and not asked again. The earlier components
+a failed search ran into are collected after it failed, from the types it touched: in a
+failed search every touched type was expanded, in the order it was touched, so the list is the
+one the search would have collected while expanding.
 """
 
 from __future__ import annotations
@@ -47,6 +59,11 @@ def greedy_kernel(  # noqa: PLR0912, PLR0913, PLR0915 - one loop, kept whole for
     t_indptr: Any,
     t_slots: Any,
     pair_type: Any,
+    w_indptr: Any,
+    w_idx: Any,
+    w_mask: Any,
+    s_word: Any,
+    s_bit: Any,
     free: Any,
     occ: Any,
     s_start: Any,
@@ -55,16 +72,21 @@ def greedy_kernel(  # noqa: PLR0912, PLR0913, PLR0915 - one loop, kept whole for
     roster_type: Any,
     slot_at: Any,
     matched: Any,
+    added: Any,
     ptr: Any,
+    gone: Any,
     type_comp: Any,
     slot_comp: Any,
+    dead_bits: Any,
     stamp: Any,
     seen: Any,
+    seen_bits: Any,
     in_pair: Any,
     from_pair: Any,
     reached: Any,
     touched: Any,
     expand: Any,
+    expand_type: Any,
     comp_of: Any,
     comp_indptr: Any,
     comp_slots: Any,
@@ -82,8 +104,9 @@ def greedy_kernel(  # noqa: PLR0912, PLR0913, PLR0915 - one loop, kept whole for
     applicant if an augmenting path exists, and apply it), ``-1`` only search (the applicant is
     unmatched in the schedule being replayed: a path found is recorded in ``found_slot[k]`` /
     ``found_moves[k]`` and not applied), ``p >= 0`` place the applicant in pair ``p`` (matched
-    there in the schedule). Outputs: ``matched`` (per type), ``occ`` (per pair), ``comp_of[k]``
-    (the component whose failed search turned entry ``k`` away, else -1) and the components:
+    there in the schedule). Outputs: ``matched`` (per type), ``added[k]`` (1 when entry ``k``
+    was placed or added), ``occ`` (per pair), ``comp_of[k]`` (the component whose failed search
+    turned entry ``k`` away, else -1) and the components:
     ``comp_slots[comp_indptr[c]:comp_indptr[c+1]]`` the slots search ``c`` found full and
     closed, ``refs[ref_indptr[c]:ref_indptr[c+1]]`` the earlier components it ran into.
     ``stats`` (4,) receives: direct placements, successful searches, slots reached by
@@ -125,6 +148,7 @@ def greedy_kernel(  # noqa: PLR0912, PLR0913, PLR0915 - one loop, kept whole for
                 s_len[s] += 1
             occ[p] += 1
             matched[t] += 1
+            added[k] = 1
             stats[0] += 1
             continue
         # Breadth-first search for an augmenting path, over types: a slot's occupants are
@@ -143,56 +167,76 @@ def greedy_kernel(  # noqa: PLR0912, PLR0913, PLR0915 - one loop, kept whole for
         found_to = -1
         a = -1  # the pair (type, slot) whose type's slots are being reached; -1: the newcomer
         u = t
-        ref_start = n_refs
         while True:
-            for q in range(t_indptr[u], t_indptr[u + 1]):
-                s = t_slots[q]
-                c = slot_comp[s]
-                if c >= 0:
-                    if ref_stamp[c] != sid:
-                        ref_stamp[c] = sid
-                        refs[n_refs] = c
-                        n_refs += 1
-                    continue
-                if seen[s] == sid:
-                    continue
-                seen[s] = sid
-                in_pair[s] = q
-                from_pair[s] = a
-                reached[n_reached] = s
-                n_reached += 1
-                base = s_start[s]
-                for r in range(s_len[s]):
-                    v = roster_type[base + r]
-                    if stamp[v] == sid:
-                        continue
-                    stamp[v] = sid
-                    touched[n_touched] = v
-                    n_touched += 1
-                    v_end = t_indptr[v + 1]
-                    pv = ptr[v]
-                    while pv < v_end and free[t_slots[pv]] <= 0:
-                        pv += 1
-                    ptr[v] = pv
-                    if pv < v_end:
-                        found_from = roster[base + r]
-                        found_to = pv
-                        break
-                    expand[tail] = roster[base + r]
-                    tail += 1
-                if found_to >= 0:
+            # Most expanded types reach nothing new: every one of their slots was reached
+            # already or is dead. One test per 64-slot word of the type's slots says so
+            # before its slot list is read.
+            fresh = False
+            for i in range(w_indptr[u], w_indptr[u + 1]):
+                w = w_idx[i]
+                if (w_mask[i] & ~(seen_bits[w] | dead_bits[w])) != 0:
+                    fresh = True
                     break
+            if fresh:
+                for q in range(t_indptr[u], t_indptr[u + 1]):
+                    s = t_slots[q]
+                    if slot_comp[s] >= 0 or seen[s] == sid:
+                        continue
+                    seen[s] = sid
+                    seen_bits[s_word[s]] |= s_bit[s]
+                    in_pair[s] = q
+                    from_pair[s] = a
+                    reached[n_reached] = s
+                    n_reached += 1
+                    base = s_start[s]
+                    for r in range(s_len[s]):
+                        v = roster_type[base + r]
+                        if stamp[v] == sid:
+                            continue
+                        stamp[v] = sid
+                        touched[n_touched] = v
+                        n_touched += 1
+                        if gone[v] == 0:
+                            v_end = t_indptr[v + 1]
+                            pv = ptr[v]
+                            while pv < v_end and free[t_slots[pv]] <= 0:
+                                pv += 1
+                            ptr[v] = pv
+                            if pv < v_end:
+                                found_from = roster[base + r]
+                                found_to = pv
+                                break
+                            gone[v] = 1  # free capacity only decreases: never again
+                        expand[tail] = roster[base + r]
+                        expand_type[tail] = v
+                        tail += 1
+                    if found_to >= 0:
+                        break
             if found_to >= 0 or head == tail:
                 break
             a = expand[head]
+            u = expand_type[head]
             head += 1
-            u = pair_type[a]
+        for j in range(n_reached):
+            seen_bits[s_word[reached[j]]] = 0
         if found_to < 0:
-            # everything reached is full and closed for good: a new component
+            # Everything reached is full and closed for good: a new component. The earlier
+            # components it ran into are the dead slots of the types it expanded, which in a
+            # failed search are all the types it touched, in the order they were expanded.
+            for j in range(n_touched):
+                v = touched[j]
+                for q in range(t_indptr[v], t_indptr[v + 1]):
+                    c = slot_comp[t_slots[q]]
+                    if c >= 0 and ref_stamp[c] != sid:
+                        ref_stamp[c] = sid
+                        refs[n_refs] = c
+                        n_refs += 1
             stats[3] += n_reached
             for j in range(n_reached):
-                slot_comp[reached[j]] = n_comp
-                comp_slots[n_dead] = reached[j]
+                s = reached[j]
+                slot_comp[s] = n_comp
+                dead_bits[s_word[s]] |= s_bit[s]
+                comp_slots[n_dead] = s
                 n_dead += 1
             comp_indptr[n_comp + 1] = n_dead
             ref_indptr[n_comp + 1] = n_refs
@@ -201,7 +245,6 @@ def greedy_kernel(  # noqa: PLR0912, PLR0913, PLR0915 - one loop, kept whole for
             comp_of[k] = n_comp
             n_comp += 1
             continue
-        n_refs = ref_start  # refs only matter for failed searches
         stats[1] += 1
         stats[2] += n_reached
         if forced[k] == -1:
@@ -241,6 +284,7 @@ def greedy_kernel(  # noqa: PLR0912, PLR0913, PLR0915 - one loop, kept whole for
             dst = in_pair[s]
             src = from_pair[s]
         matched[t] += 1
+        added[k] = 1
     return n_comp
 
 

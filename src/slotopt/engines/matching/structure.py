@@ -240,11 +240,18 @@ def effective_rank(inst: MatchingInstance) -> np.ndarray:
     prefers those. :func:`total_rank` counts an assignment's ranks by this rule.
     """
     rank = inst.acc_rank
-    counts = np.diff(inst.acc_indptr)
-    owner = np.repeat(np.arange(inst.n_applicants), counts)
+    owner = np.repeat(np.arange(inst.n_applicants), np.diff(inst.acc_indptr))
+    return np.where(rank > 0, rank, _worst_given_rank(inst)[owner] + 1).astype(np.int64)
+
+
+def _worst_given_rank(inst: MatchingInstance) -> np.ndarray:
+    """Each applicant's largest given rank, 0 when they ranked nothing; shape (A,)."""
     worst = np.zeros(inst.n_applicants, dtype=np.int64)
-    np.maximum.at(worst, owner, np.maximum(rank, 0))
-    return np.where(rank > 0, rank, worst[owner] + 1).astype(np.int64)
+    rows = np.flatnonzero(np.diff(inst.acc_indptr) > 0)
+    if len(rows):  # rows without pairs are left out, so each reduction is exactly one row
+        given = np.maximum(inst.acc_rank, 0)
+        worst[rows] = np.maximum.reduceat(given, inst.acc_indptr[:-1][rows])
+    return worst
 
 
 def total_rank(inst: MatchingInstance, slot_of: np.ndarray) -> float | None:
@@ -257,10 +264,13 @@ def total_rank(inst: MatchingInstance, slot_of: np.ndarray) -> float | None:
     """
     if (inst.acc_rank < 0).all():
         return None
-    rank = effective_rank(inst)
     owner = np.repeat(np.arange(inst.n_applicants), np.diff(inst.acc_indptr))
-    used = slot_of[owner] == inst.acc_slot
-    return float(rank[used].sum())
+    used = np.flatnonzero(slot_of[owner] == inst.acc_slot)
+    rank = inst.acc_rank[used]
+    unranked = rank <= 0
+    if unranked.any():  # the effective rank of just the assigned pairs
+        rank = np.where(unranked, _worst_given_rank(inst)[owner[used]] + 1, rank)
+    return float(rank.astype(np.int64).sum())
 
 
 # -- preference classes (the second stage) ------------------------------------------------------
