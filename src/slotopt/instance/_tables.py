@@ -238,6 +238,33 @@ def _read_csv_arrow(
 ) -> pd.DataFrame | None:
     """The table read by pyarrow, or None when pandas should read it (and locate a problem).
 
+    See :func:`_arrow_csv_table`; strings become pandas' string dtype, and an int64 column with
+    missing values a nullable Int64 (it would become float64 otherwise).
+    """
+    table = _arrow_csv_table(raw, header, integer_columns, quoted)
+    if table is None:
+        return None
+    import pyarrow as pa
+
+    # one conversion for the whole table (strings to pandas' string dtype); an int64 column
+    # with missing values would become float64 there, so it goes to a nullable Int64 instead
+    nullable = [
+        n
+        for n, c in zip(table.column_names, table.columns, strict=True)
+        if pa.types.is_integer(c.type) and c.null_count
+    ]
+    df = table.drop_columns(nullable).to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+    for name in nullable:
+        df[name] = table.column(name).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+    return df[list(table.column_names)]
+
+
+def _arrow_csv_table(
+    raw: bytes, header: Sequence[str], integer_columns: Sequence[str], quoted: bool
+) -> Any:
+    """The CSV bytes parsed by pyarrow as a ``pyarrow.Table``, or None when pandas should read
+    them (and locate a problem).
+
     Integer columns are parsed by pyarrow as int64, which is exact and refuses a sign ``+``,
     a decimal point, an exponent or a number beyond int64 (but takes hexadecimal, see below);
     when any value is refused, those columns are read again as text for :func:`integer_column`,
@@ -267,13 +294,14 @@ def _read_csv_arrow(
     # Arrow's int64 parser also takes hexadecimal ("0x10" is 16, "0xFFFFFFFFFFFFFFFF" is -1):
     # a file with "0x" anywhere (even in an id) has its integer columns read as text instead.
     as_int = b"0x" not in raw and b"0X" not in raw
+    buffer = pa.py_buffer(raw)
     try:
         try:
-            table = pacsv.read_csv(path, read, parse, convert(as_int))
+            table = pacsv.read_csv(pa.BufferReader(buffer), read, parse, convert(as_int))
         except pa.ArrowInvalid as exc:
             if not as_int or "conversion error" not in str(exc):
                 return None
-            table = pacsv.read_csv(path, read, parse, convert(False))
+            table = pacsv.read_csv(pa.BufferReader(buffer), read, parse, convert(False))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
     if table.column_names != list(header):
@@ -285,17 +313,7 @@ def _read_csv_arrow(
                 col = pc.utf8_ltrim(col, characters=" ")
                 col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
                 table = table.set_column(i, name, col)
-    # one conversion for the whole table (strings to pandas' string dtype); an int64 column
-    # with missing values would become float64 there, so it goes to a nullable Int64 instead
-    nullable = [
-        n
-        for n, c in zip(table.column_names, table.columns, strict=True)
-        if pa.types.is_integer(c.type) and c.null_count
-    ]
-    df = table.drop_columns(nullable).to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
-    for name in nullable:
-        df[name] = table.column(name).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
-    return df[list(table.column_names)]
+    return table
 
 
 def _read_csv_pandas(
@@ -574,3 +592,179 @@ def _out_of_range(
             if len(found) == 20:
                 break
     return found
+
+
+@dataclass(frozen=True)
+class ArrowTable:
+    """A table read for the loop-free loading path (:func:`read_table_fast`).
+
+    ``core`` holds the required columns (and the optional ones asked for) as ``pyarrow``
+    arrays in file row order: ids as strings, integers as int64. ``extras`` holds every other
+    column as pandas read them, in file row order; ``columns`` is the file's column order.
+    """
+
+    path: Path
+    sha256: str
+    columns: tuple[str, ...]
+    core: dict[str, Any]
+    extras: pd.DataFrame
+
+
+def read_table_fast(
+    folder: Path,
+    stem: str,
+    *,
+    required: Sequence[str],
+    string_columns: Sequence[str],
+    integer_columns: Sequence[str],
+    core_columns: Sequence[str],
+) -> ArrowTable | None:
+    """Read ``stem.csv`` or ``stem.parquet`` for the loop-free loading path, or None.
+
+    None means "use :func:`read_table`": the file is missing or unusual (a duplicated header, a
+    text value in an integer column, a row pyarrow refuses, no pyarrow, ``CSV_READER`` is
+    pandas, ...). Nothing is reported here; the caller reads everything again with
+    :func:`read_table`, which locates every problem with its file, row and column. The bytes
+    are read once: the SHA-256 is computed from them (in a thread, while pyarrow parses).
+    """
+    if importlib.util.find_spec("pyarrow") is None:
+        return None
+    path = find_table(folder, stem)
+    if path is None or not_a_file(path) is not None:
+        return None
+    import pyarrow as pa
+
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(path)
+        except Exception:  # pyarrow raises its own types for a corrupt file
+            return None
+        digest = sha256_of(path)
+        names = [str(n).strip() for n in table.column_names]
+        if _duplicates(names):
+            return None
+        table = table.rename_columns(names)
+        extra_names = [n for n in names if n not in core_columns]
+        extras = table.select(extra_names).to_pandas() if extra_names else None
+        if extras is not None:
+            for col in string_columns:
+                if col in extras.columns:
+                    extras[col] = _as_string_ids(extras[col])
+    elif CSV_READER != "pyarrow":
+        return None
+    else:
+        raw = path.read_bytes()
+        hasher = _Sha256Thread(raw)
+        hasher.start()
+        try:
+            header = _csv_header_bytes(raw)
+            known = {*string_columns, *integer_columns}
+            names = [h.strip() for h in header] if header is not None else []
+            if header is None or _duplicates(names) or not all(n in known for n in names):
+                return None
+            table = _arrow_csv_table(raw, header, integer_columns, b'"' in raw)
+        finally:
+            hasher.join()
+        if table is None:
+            return None
+        digest = hasher.hexdigest
+        table = table.rename_columns(names)
+        extra_names = [n for n in names if n not in core_columns]
+        extras = None
+        if extra_names:
+            extras = table.select(extra_names).to_pandas()
+            for col in extra_names:
+                if pa.types.is_string(table.column(col).type):
+                    extras[col] = extras[col].astype("string")
+                elif table.column(col).null_count:
+                    extras[col] = table.column(col).to_pandas().astype("Int64")
+    if any(c not in names for c in required):
+        return None
+    core: dict[str, Any] = {}
+    for col in core_columns:
+        if col not in names:
+            continue
+        arr = table.column(col).combine_chunks()
+        if col in integer_columns:
+            if arr.type != pa.int64():
+                return None
+        elif pa.types.is_large_string(arr.type):
+            arr = arr.cast(pa.string())
+        elif not pa.types.is_string(arr.type):
+            return None
+        core[col] = arr
+    if extras is None:
+        extras = pd.DataFrame(index=pd.RangeIndex(table.num_rows))
+    return ArrowTable(path, digest, tuple(names), core, extras)
+
+
+class _Sha256Thread:
+    """SHA-256 of bytes in a thread (hashlib releases the GIL on large buffers)."""
+
+    def __init__(self, data: bytes) -> None:
+        import threading
+
+        self._data = data
+        self.hexdigest = ""
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        self.hexdigest = hashlib.sha256(self._data).hexdigest()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self) -> None:
+        self._thread.join()
+
+
+def _csv_header_bytes(raw: bytes) -> list[str] | None:
+    """The header of CSV bytes (the first non-blank line), or None when it is not UTF-8."""
+    pos = 0
+    while pos < len(raw):
+        end = raw.find(b"\n", pos)
+        end = len(raw) if end < 0 else end
+        try:
+            line = raw[pos:end].decode("utf-8-sig" if pos == 0 else "utf-8")
+        except UnicodeDecodeError:
+            return None
+        if line.strip():
+            return next(csv.reader([line]))
+        pos = end + 1
+    return []
+
+
+def arrow_table_from_frame(
+    df: pd.DataFrame,
+    path: Path,
+    *,
+    integer_columns: Sequence[str],
+    core_columns: Sequence[str],
+) -> ArrowTable | None:
+    """A table read by :func:`read_table` as an :class:`ArrowTable` (None when a core column
+    is not plain text or int64, e.g. an integer column read as text: the caller then takes the
+    path that locates the problem)."""
+    import pyarrow as pa
+
+    core: dict[str, Any] = {}
+    for col in core_columns:
+        if col not in df.columns:
+            continue
+        values = df[col]
+        if col in integer_columns:
+            if not pd.api.types.is_integer_dtype(values.dtype) or values.dtype == np.uint64:
+                return None
+            arr = pa.array(values, type=pa.int64(), from_pandas=True)
+        else:
+            if not pd.api.types.is_string_dtype(values.dtype):
+                return None
+            arr = pa.array(values, from_pandas=True)
+            if pa.types.is_large_string(arr.type):
+                arr = arr.cast(pa.string())
+            if not pa.types.is_string(arr.type):
+                return None
+        core[col] = arr
+    extras = df[[c for c in df.columns if c not in core_columns]].reset_index(drop=True)
+    return ArrowTable(path, sha256_of(path), tuple(df.columns), core, extras)
