@@ -272,7 +272,10 @@ def _arrow_csv_table(
     are missing values, as with pandas' ``na_values=[""]``; spaces after a comma are skipped
     (pandas' ``skipinitialspace``), and a file with a quote after such a space goes to pandas.
     """
-    if b', "' in raw or b",\t" in raw:
+    # (each multi-byte search only after a one-byte memchr says it could match: Python's
+    # search for ", " through a file of commas is slow, a memchr for a space is not)
+    space, quote = b" " in raw, b'"' in raw
+    if (space and quote and b', "' in raw) or (b"\t" in raw and b",\t" in raw):
         return None
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -293,7 +296,7 @@ def _arrow_csv_table(
 
     # Arrow's int64 parser also takes hexadecimal ("0x10" is 16, "0xFFFFFFFFFFFFFFFF" is -1):
     # a file with "0x" anywhere (even in an id) has its integer columns read as text instead.
-    as_int = b"0x" not in raw and b"0X" not in raw
+    as_int = not (b"x" in raw and b"0x" in raw) and not (b"X" in raw and b"0X" in raw)
     buffer = pa.py_buffer(raw)
     try:
         try:
@@ -306,7 +309,7 @@ def _arrow_csv_table(
         return None
     if table.column_names != list(header):
         return None
-    if b", " in raw:
+    if space and b", " in raw:
         for i, name in enumerate(table.column_names):
             col = table.column(i)
             if pa.types.is_string(col.type):
@@ -599,8 +602,9 @@ class ArrowTable:
     """A table read for the loop-free loading path (:func:`read_table_fast`).
 
     ``core`` holds the required columns (and the optional ones asked for) as ``pyarrow``
-    arrays in file row order: ids as strings, integers as int64. ``extras`` holds every other
-    column as pandas read them, in file row order; ``columns`` is the file's column order.
+    chunked arrays in file row order: ids as strings, integers as int64. ``extras`` holds
+    every other column as pandas read them, in file row order; ``columns`` is the file's
+    column order.
     """
 
     path: Path
@@ -686,7 +690,7 @@ def read_table_fast(
     for col in core_columns:
         if col not in names:
             continue
-        arr = table.column(col).combine_chunks()
+        arr = table.column(col)  # chunked: every later step works chunk by chunk
         if col in integer_columns:
             if arr.type != pa.int64():
                 return None
@@ -756,7 +760,7 @@ def arrow_table_from_frame(
         if col in integer_columns:
             if not pd.api.types.is_integer_dtype(values.dtype) or values.dtype == np.uint64:
                 return None
-            arr = pa.array(values, type=pa.int64(), from_pandas=True)
+            arr = pa.chunked_array([pa.array(values, type=pa.int64(), from_pandas=True)])
         else:
             if not pd.api.types.is_string_dtype(values.dtype):
                 return None
@@ -765,6 +769,7 @@ def arrow_table_from_frame(
                 arr = arr.cast(pa.string())
             if not pa.types.is_string(arr.type):
                 return None
+            arr = pa.chunked_array([arr])
         core[col] = arr
     extras = df[[c for c in df.columns if c not in core_columns]].reset_index(drop=True)
     return ArrowTable(path, sha256_of(path), tuple(df.columns), core, extras)

@@ -869,17 +869,18 @@ def _load_fast(
     )
 
 
-def _plain_ids(arr: Any) -> bool:
-    """Whether every id of a pyarrow string array is present, non-empty and starts and ends with
-    a visible ASCII character (so stripping blanks would change nothing). Ids beginning or
+def _plain_ids(ids: Any) -> bool:
+    """Whether every id of a pyarrow string column is present, non-empty and starts and ends
+    with a visible ASCII character (so stripping blanks would change nothing). Ids beginning or
     ending with anything else (a space, a tab, non-ASCII) are left to the locating path."""
-    if arr.null_count:
-        return False
+    return ids.null_count == 0 and all(_plain_chunk(c) for c in ids.chunks)
+
+
+def _plain_chunk(arr: Any) -> bool:
     if len(arr) == 0:
         return True
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[
-        arr.offset : arr.offset + len(arr) + 1
-    ]
+    start = arr.offset
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[start : start + len(arr) + 1]
     if bool((offsets[1:] <= offsets[:-1]).any()):  # an empty id
         return False
     data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
@@ -888,19 +889,14 @@ def _plain_ids(arr: Any) -> bool:
 
 
 def _plain_integers(arr: Any, low: int, *, missing: int | None = None) -> np.ndarray | None:
-    """An int64 pyarrow array as numpy when every value lies in ``low..2**62`` (nulls only
+    """An int64 pyarrow column as numpy when every value lies in ``low..2**62`` (nulls only
     where ``missing`` is given, as that value), else None."""
+    import pyarrow.compute as pc
+
     if arr.null_count and missing is None:
         return None
-    values = arr.to_numpy(zero_copy_only=False) if not arr.null_count else None
-    if values is None:
-        import pyarrow.compute as pc
-
-        present = arr.is_valid().to_numpy(zero_copy_only=False)
-        values = pc.fill_null(arr, missing).to_numpy(zero_copy_only=False)
-        checked = values[present]
-    else:
-        checked = values
+    values = pc.fill_null(arr, missing).to_numpy() if arr.null_count else arr.to_numpy()
+    checked = values[pc.is_valid(arr).to_numpy()] if arr.null_count else values
     if len(checked) and (int(checked.min()) < low or int(checked.max()) > INT_MAX):
         return None
     return values.astype(np.int64, copy=False)
@@ -924,7 +920,6 @@ def _lookup(ids: Any, ordered: Any, *, runs: bool) -> np.ndarray | None:
     """Position of each id in ``ordered`` (int64), or None when one is not there. With ``runs``,
     only the first id of each run of equal ids is looked up (the pairs of one applicant are
     usually adjacent, so eleven million pairs need one lookup per applicant)."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     if len(ids) == 0:
@@ -933,15 +928,30 @@ def _lookup(ids: Any, ordered: Any, *, runs: bool) -> np.ndarray | None:
     if runs and len(ids) > 1:
         change = pc.not_equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False)
         starts = np.flatnonzero(np.concatenate(([True], change)))
-        ids = ids.take(pa.array(starts))
+        ids = _take_chunkwise(ids, starts)
     found = pc.index_in(ids, value_set=ordered)
     if found.null_count:
         return None
     codes = found.to_numpy(zero_copy_only=False).astype(np.int64)
     if starts is None:
         return codes
-    lengths = np.diff(np.append(starts, len(change) + 1))
-    return np.repeat(codes, lengths)
+    return np.repeat(codes, np.diff(np.append(starts, len(change) + 1)))
+
+
+def _take_chunkwise(ids: Any, rows: np.ndarray) -> Any:
+    """``ids.take(rows)`` for increasing ``rows``, chunk by chunk (a take from a chunked array
+    would first concatenate all its chunks: eleven million strings copied for a million)."""
+    import pyarrow as pa
+
+    bounds = np.cumsum([0] + [len(c) for c in ids.chunks])
+    cut = np.searchsorted(rows, bounds)
+    return pa.chunked_array(
+        [
+            chunk.take(pa.array(rows[cut[k] : cut[k + 1]] - bounds[k]))
+            for k, chunk in enumerate(ids.chunks)
+        ],
+        type=ids.type,
+    )
 
 
 def _has_duplicate_pair(a_idx: np.ndarray, s_idx: np.ndarray, n_slots: int) -> bool:
