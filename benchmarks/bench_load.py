@@ -18,7 +18,7 @@ once as CSV and once as Parquet to a temporary folder. In one process, best of `
   (the tables built beforehand, not timed), with a check that the two agree.
 
 Then ``slotopt.load_instance`` and ``slotopt solve DIR --out OUT`` each in a child process, for
-their wall time and peak memory (``ru_maxrss`` of the child). Times are wall clock; CPU
+their wall time and peak memory (the child's high-water mark). Times are wall clock; CPU
 seconds of this process (all threads) are shown beside them, since the machine may be shared.
 """
 
@@ -72,13 +72,20 @@ def same(a: MatchingInstance, b: MatchingInstance) -> bool:
 
 
 def child(code: str) -> tuple[float, float]:
-    """Wall seconds and peak memory (GB, the child's own ``ru_maxrss``) of running ``code`` in
-    a child process; ``code`` leaves its exit code in ``rc``."""
-    report = "import resource, sys; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    """Wall seconds and peak memory (GB) of running ``code`` in a child process; ``code``
+    leaves its exit code in ``rc``. The peak is the child's own high-water mark (``VmHWM``,
+    Linux): ``ru_maxrss`` would carry over the parent's peak through fork and exec."""
+    report = (
+        "import resource, pathlib\n"
+        "status = pathlib.Path('/proc/self/status')\n"
+        "hwm = [l.split()[1] for l in status.read_text().splitlines() if l.startswith('VmHWM')]"
+        " if status.exists() else []\n"
+        "print(hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
     script = f"{code}\n{report}\nraise SystemExit(rc)"
     run = [sys.executable, "-c", script]
     wall, done = timed(subprocess.run, run, check=True, capture_output=True, text=True)
-    return wall, int(done.stdout.split()[-1]) / 1024**2  # ru_maxrss is in KiB on Linux
+    return wall, int(done.stdout.split()[-1]) / 1024**2  # KiB
 
 
 def bench_loads(folders: dict[str, Path], repeat: int) -> list[dict[str, Any]]:
@@ -188,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "solve peak GB": solve_peak,
                     }
                 )
-            print("\neach in a child process, one run (peak = the child's ru_maxrss):")
+            print("\neach in a child process, one run (peak = the child's VmHWM):")
             print(table(rows))
     return 0
 

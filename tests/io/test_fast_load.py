@@ -84,6 +84,14 @@ VALID_VARIANTS = {
         "applicants_csv": "applicant_id,priority\n A,1\nB ,2\nC,2\n",
         "acceptable_csv": "applicant_id,slot_id,rank\nA ,m,1\nA,n ,2\nB,m,\nC,n,1\n",
     },
+    "the same ids with blanks in both files": {
+        "applicants_csv": "applicant_id,priority\n A,1\nB\t,2\nC,2\n",
+        "acceptable_csv": "applicant_id,slot_id,rank\n A,m,1\n A,n,2\nB\t,m,\nC,n,1\n",
+    },
+    "the same ids with a no-break space in both files": {
+        "applicants_csv": "applicant_id,priority\n\u00a0A,1\nB,2\nC,2\n",
+        "acceptable_csv": "applicant_id,slot_id,rank\n\u00a0A,m,1\n\u00a0A,n,2\nB,m,\nC,n,1\n",
+    },
     "non-ASCII ids": {
         "applicants_csv": "applicant_id,priority\nÄ,1\nB,2\nΩ,2\n",
         "acceptable_csv": "applicant_id,slot_id,rank\nÄ,m,1\nÄ,n,2\nB,m,\nΩ,n,1\n",
@@ -145,8 +153,8 @@ BAD = {
     "empty slot id": {"slots_csv": "slot_id,capacity\nm,1\n,2\n"},
     "empty applicant id": {"applicants_csv": "applicant_id,priority\nA,1\n,2\nC,2\n"},
     "empty id in a pair": {"acceptable_csv": "applicant_id,slot_id,rank\nA,m,1\n,n,2\n"},
-    "repeated slot id": {"slots_csv": "slot_id,capacity\nm,1\nm,2\n"},
-    "repeated applicant id": {"applicants_csv": "applicant_id,priority\nA,1\nB,2\nA,2\n"},
+    "repeated slot id": {"slots_csv": "slot_id,capacity\nm,1\nn,2\nn,1\n"},
+    "repeated applicant id": {"applicants_csv": "applicant_id,priority\nA,1\nB,2\nC,2\nC,1\n"},
     "unknown applicant": {"acceptable_csv": "applicant_id,slot_id,rank\nA,m,1\nZ,n,2\n"},
     "unknown slot": {"acceptable_csv": "applicant_id,slot_id,rank\nA,m,1\nB,q,2\n"},
     "repeated pair": {"acceptable_csv": "applicant_id,slot_id,rank\nA,m,1\nB,m,\nA,m,2\n"},
@@ -192,3 +200,18 @@ def test_parquet_with_numbers_as_floats_is_left_to_the_locating_path(
     slots.to_parquet(d / "slots.parquet")
     assert fast_result(d) is None
     assert locating(d, monkeypatch).capacity.tolist() == slotopt.load_instance(d).capacity.tolist()
+
+
+def test_an_empty_id_in_parquet_leaves_the_fast_path(tmp_path: Path) -> None:
+    # CSV readers make an empty field a missing value; Parquet keeps an empty string. It goes
+    # on D, who lists no slot, so that no other clause fails.
+    csv = folder(tmp_path, applicants_csv="applicant_id,priority\nA,1\nB,2\nC,2\nD,1\n")
+    d = write_instance(slotopt.load_instance(csv), tmp_path / "pq", format="parquet")
+    assert fast_result(d) is not None
+    applicants = pd.read_parquet(d / "applicants.parquet")
+    applicants.loc[3, "applicant_id"] = ""
+    applicants.to_parquet(d / "applicants.parquet")
+    assert fast_result(d) is None
+    where = r"applicants\.parquet row 4, column applicant_id: empty id"
+    with pytest.raises(slotopt.InstanceError, match=where):
+        slotopt.load_instance(d)
