@@ -260,7 +260,11 @@ def _read_csv_arrow(
 
 
 def _arrow_csv_table(
-    raw: bytes, header: Sequence[str], integer_columns: Sequence[str], quoted: bool
+    raw: bytes,
+    header: Sequence[str],
+    integer_columns: Sequence[str],
+    quoted: bool,
+    dictionary_columns: Sequence[str] = (),
 ) -> Any:
     """The CSV bytes parsed by pyarrow as a ``pyarrow.Table``, or None when pandas should read
     them (and locate a problem).
@@ -268,7 +272,8 @@ def _arrow_csv_table(
     Integer columns are parsed by pyarrow as int64, which is exact and refuses a sign ``+``,
     a decimal point, an exponent or a number beyond int64 (but takes hexadecimal, see below);
     when any value is refused, those columns are read again as text for :func:`integer_column`,
-    like the pandas path. Every other column is text. Empty fields
+    like the pandas path. Every other column is text (``dictionary_columns`` dictionary-encoded
+    by the parser, one dictionary per block, when no blank follows a comma). Empty fields
     are missing values, as with pandas' ``na_values=[""]``; spaces after a comma are skipped
     (pandas' ``skipinitialspace``), and a file with a quote after such a space goes to pandas.
     """
@@ -285,8 +290,14 @@ def _arrow_csv_table(
     read = pacsv.ReadOptions(use_threads=True)
     parse = pacsv.ParseOptions(newlines_in_values=quoted)
 
+    coded = pa.dictionary(pa.int32(), pa.string())
+    encode = set() if space and b", " in raw else {h for h in header if h in dictionary_columns}
+
     def convert(as_int: bool) -> Any:
-        types = {h: pa.int64() if as_int and h in ints else pa.string() for h in header}
+        types = {
+            h: pa.int64() if as_int and h in ints else coded if h in encode else pa.string()
+            for h in header
+        }
         return pacsv.ConvertOptions(
             column_types=types,
             null_values=[""],
@@ -622,8 +633,13 @@ def read_table_fast(
     string_columns: Sequence[str],
     integer_columns: Sequence[str],
     core_columns: Sequence[str],
+    dictionary_columns: Sequence[str] = (),
 ) -> ArrowTable | None:
     """Read ``stem.csv`` or ``stem.parquet`` for the loop-free loading path, or None.
+
+    ``dictionary_columns`` (text columns of the core) may come back dictionary-encoded, one
+    dictionary per chunk: Parquet stores them so, and pyarrow's CSV parser builds them in its
+    threads, so eleven million ids need no string hashing afterwards.
 
     None means "use :func:`read_table`": the file is missing or unusual (a duplicated header, a
     text value in an integer column, a row pyarrow refuses, no pyarrow, ``CSV_READER`` is
@@ -642,7 +658,8 @@ def read_table_fast(
         import pyarrow.parquet as pq
 
         try:
-            table = pq.read_table(path)
+            coded = [n for n in pq.read_schema(path).names if str(n).strip() in dictionary_columns]
+            table = pq.read_table(path, read_dictionary=coded)
         except Exception:  # pyarrow raises its own types for a corrupt file
             return None
         digest = sha256_of(path)
@@ -668,7 +685,8 @@ def read_table_fast(
             names = [h.strip() for h in header] if header is not None else []
             if header is None or _duplicates(names) or not all(n in known for n in names):
                 return None
-            table = _arrow_csv_table(raw, header, integer_columns, b'"' in raw)
+            quoted = b'"' in raw
+            table = _arrow_csv_table(raw, header, integer_columns, quoted, dictionary_columns)
         finally:
             hasher.join()
         if table is None:
@@ -693,6 +711,9 @@ def read_table_fast(
         arr = table.column(col)  # chunked: every later step works chunk by chunk
         if col in integer_columns:
             if arr.type != pa.int64():
+                return None
+        elif pa.types.is_dictionary(arr.type):
+            if not pa.types.is_string(arr.type.value_type) or col not in dictionary_columns:
                 return None
         elif pa.types.is_large_string(arr.type):
             arr = arr.cast(pa.string())

@@ -631,8 +631,11 @@ def _pair_order(
     top = int(rank.max())
     width = max(top, 0) + 2  # ranks 1..top, unranked = top + 1
     if n_applicants * width * max(n_slots, 1) < 2**62:
-        rank_key = np.where(rank < 0, top + 1, rank)
-        key = (a_idx * width + rank_key) * max(n_slots, 1) + s_idx
+        key = a_idx * width  # one new array, then in place
+        key += rank
+        key[rank < 0] += top + 2  # unranked (-1) after every rank: top + 1
+        key *= max(n_slots, 1)
+        key += s_idx
         if bool((key[1:] > key[:-1]).all()):
             return None
         return np.argsort(key, kind="stable")
@@ -810,6 +813,7 @@ def _load_fast(
             string_columns=strings,
             integer_columns=integers,
             core_columns=columns,
+            dictionary_columns=("applicant_id", "slot_id") if stem == ACCEPTABLE else (),
         )
         if table is None:  # e.g. a column pyarrow leaves to pandas' type inference
             df, path, problems = _read_located(folder, stem, legacy)
@@ -873,7 +877,13 @@ def _plain_ids(ids: Any) -> bool:
     """Whether every id of a pyarrow string column is present, non-empty and starts and ends
     with a visible ASCII character (so stripping blanks would change nothing). Ids beginning or
     ending with anything else (a space, a tab, non-ASCII) are left to the locating path."""
-    return ids.null_count == 0 and all(_plain_chunk(c) for c in ids.chunks)
+    if ids.null_count:
+        return False
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(ids.type):  # the values of each chunk's dictionary
+        return all(c.dictionary.null_count == 0 and _plain_chunk(c.dictionary) for c in ids.chunks)
+    return all(_plain_chunk(c) for c in ids.chunks)
 
 
 def _plain_chunk(arr: Any) -> bool:
@@ -920,10 +930,32 @@ def _lookup(ids: Any, ordered: Any, *, runs: bool) -> np.ndarray | None:
     """Position of each id in ``ordered`` (int64), or None when one is not there. With ``runs``,
     only the first id of each run of equal ids is looked up (the pairs of one applicant are
     usually adjacent, so eleven million pairs need one lookup per applicant)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     if len(ids) == 0:
         return np.zeros(0, dtype=np.int64)
+    if pa.types.is_dictionary(ids.type):
+        # Every distinct dictionary (chunks of one Parquet row group share theirs) is looked
+        # up in one call, so the set of known ids is hashed once; then each chunk gathers.
+        first: dict[tuple[int, int], int] = {}
+        dictionaries: list[Any] = []
+        for chunk in ids.chunks:
+            key = (chunk.dictionary.buffers()[1].address, len(chunk.dictionary))
+            if key not in first:
+                first[key] = int(sum(len(d) for d in dictionaries))
+                dictionaries.append(chunk.dictionary)
+        found = pc.index_in(pa.chunked_array(dictionaries, type=pa.string()), value_set=ordered)
+        if found.null_count:  # (an unused dictionary entry also lands here: still safe)
+            return None
+        mapping = found.to_numpy(zero_copy_only=False).astype(np.int64)
+        parts = [
+            mapping[first[(c.dictionary.buffers()[1].address, len(c.dictionary))] :][
+                c.indices.to_numpy(zero_copy_only=False)
+            ]
+            for c in ids.chunks
+        ]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     starts = None
     if runs and len(ids) > 1:
         change = pc.not_equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False)
@@ -959,10 +991,11 @@ def _has_duplicate_pair(a_idx: np.ndarray, s_idx: np.ndarray, n_slots: int) -> b
     already increasing)."""
     if len(a_idx) < 2:
         return False
-    key = a_idx * max(n_slots, 1) + s_idx
+    key = a_idx * max(n_slots, 1)  # one new array, then in place (fresh memory is slow)
+    key += s_idx
     if bool((key[1:] > key[:-1]).all()):
         return False
-    key = np.sort(key)
+    key.sort()
     return bool((key[1:] == key[:-1]).any())
 
 
