@@ -215,3 +215,15 @@ def test_an_empty_id_in_parquet_leaves_the_fast_path(tmp_path: Path) -> None:
     where = r"applicants\.parquet row 4, column applicant_id: empty id"
     with pytest.raises(slotopt.InstanceError, match=where):
         slotopt.load_instance(d)
+
+
+def test_a_parquet_file_with_a_stored_pandas_index_reads_as_pandas_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = write_instance(slotopt.load_instance(folder(tmp_path)), tmp_path / "pq", format="parquet")
+    slots = pd.read_parquet(d / "slots.parquet")
+    slots.index = pd.Index([10, 20], name="kept")
+    slots.to_parquet(d / "slots.parquet")  # the index is stored as a column "kept"
+    got = slotopt.load_instance(d)
+    assert list(got.slots.columns) == ["slot_id", "capacity", "location"]
+    assert_identical(got, locating(d, monkeypatch))

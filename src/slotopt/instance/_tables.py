@@ -664,7 +664,9 @@ def read_table_fast(
             return None
         digest = sha256_of(path)
         names = [str(n).strip() for n in table.column_names]
-        if _duplicates(names):
+        # pandas' read_parquet turns a stored index back into the index, not a column
+        stored_index = (table.schema.pandas_metadata or {}).get("index_columns", [])
+        if _duplicates(names) or any(isinstance(c, str) for c in stored_index):
             return None
         table = table.rename_columns(names)
         extra_names = [n for n in names if n not in core_columns]
