@@ -88,24 +88,41 @@ def test_capacity_change_equals_reloading_an_edited_slots_csv(tmp_path) -> None:
 
 
 def test_both_at_once_and_provenance() -> None:
-    inst = dataclasses.replace(chain(), seed=7, meta={"note": "x"})
+    base = chain()
+    inst = dataclasses.replace(base, provenance=base.provenance.replace(seed=7, meta={"note": "x"}))
     got = inst.restrict(applicants=[0, 2], capacity=np.array([2, 0], dtype=np.uint8))
     assert got.applicant_ids.tolist() == ["a1", "a3"] and got.capacity.tolist() == [2, 0]
     assert got.acc_indptr.tolist() == [0, 2, 3] and got.acc_slot.tolist() == [0, 1, 1]
     assert got.capacity.dtype == np.int64
     assert (got.name, got.seed, got.source) == (inst.name, inst.seed, inst.source)
     assert dict(got.input_sha256) == dict(inst.input_sha256)
-    assert got.meta["note"] == "x"
-    assert got.meta["restricted"] == {"applicants": "2 of 3", "capacity_changed": True}
-    assert "restricted" not in inst.meta
+    assert dict(got.meta) == {"note": "x"}
+    note = {"applicants_kept": 2, "applicants_in_files": 3, "capacity_changed": True}
+    assert got.provenance.restricted == note
+    assert inst.provenance.restricted is None
+
+
+def test_a_restriction_of_a_restriction_counts_the_files_applicants() -> None:
+    once = chain().restrict(capacity=[0, 1])
+    twice = once.restrict(applicants=[1])
+    assert twice.applicant_ids.tolist() == ["a2"]
+    note = {"applicants_kept": 1, "applicants_in_files": 3, "capacity_changed": True}
+    assert twice.provenance.restricted == note
+    assert chain().restrict().provenance.restricted == {
+        "applicants_kept": 3,
+        "applicants_in_files": 3,
+        "capacity_changed": False,
+    }
 
 
 def test_the_tables_of_the_result_are_its_own() -> None:
     inst = chain()
     got = inst.restrict()
-    got.slots.loc[0, "capacity"] = 5
-    got.applicants.loc[0, "priority"] = 5
-    got.acceptable.loc[0, "slot_id"] = "s2"
+    slots, applicants, acceptable = got.slots, got.applicants, got.acceptable
+    slots.loc[0, "capacity"] = 5
+    applicants.loc[0, "priority"] = 5
+    acceptable.loc[0, "slot_id"] = "s2"
+    assert got.slots["capacity"].tolist() == [1, 1] and got.capacity.tolist() == [1, 1]
     assert inst.slots["capacity"].tolist() == [1, 1]
     assert inst.applicants["priority"].tolist() == [1, 2, 3]
     assert inst.acceptable["slot_id"].tolist()[0] == "s1"

@@ -19,6 +19,7 @@ from slotopt.instance.matching import (
     matching_from_frames,
     matching_tables,
 )
+from slotopt.instance.provenance import Provenance
 
 __all__ = [
     "FORMATS",
@@ -26,6 +27,7 @@ __all__ = [
     "ApplicantTypes",
     "Instance",
     "MatchingInstance",
+    "Provenance",
     "load_instance",
     "matching_from_frames",
     "require_format",

@@ -238,53 +238,14 @@ def _read_csv_arrow(
 ) -> pd.DataFrame | None:
     """The table read by pyarrow, or None when pandas should read it (and locate a problem).
 
-    Integer columns are parsed by pyarrow as int64, which is exact and refuses a sign ``+``,
-    a decimal point, an exponent or a number beyond int64 (but takes hexadecimal, see below);
-    when any value is refused, those columns are read again as text for :func:`integer_column`,
-    like the pandas path. Every other column is text. Empty fields
-    are missing values, as with pandas' ``na_values=[""]``; spaces after a comma are skipped
-    (pandas' ``skipinitialspace``), and a file with a quote after such a space goes to pandas.
+    See :func:`_arrow_csv_table`; strings become pandas' string dtype, and an int64 column with
+    missing values a nullable Int64 (it would become float64 otherwise).
     """
-    if b', "' in raw or b",\t" in raw:
+    table = _arrow_csv_table(raw, header, integer_columns, quoted)
+    if table is None:
         return None
     import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as pacsv
 
-    ints = [h for h in header if h.strip() in integer_columns]
-    read = pacsv.ReadOptions(use_threads=True)
-    parse = pacsv.ParseOptions(newlines_in_values=quoted)
-
-    def convert(as_int: bool) -> Any:
-        types = {h: pa.int64() if as_int and h in ints else pa.string() for h in header}
-        return pacsv.ConvertOptions(
-            column_types=types,
-            null_values=[""],
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
-        )
-
-    # Arrow's int64 parser also takes hexadecimal ("0x10" is 16, "0xFFFFFFFFFFFFFFFF" is -1):
-    # a file with "0x" anywhere (even in an id) has its integer columns read as text instead.
-    as_int = b"0x" not in raw and b"0X" not in raw
-    try:
-        try:
-            table = pacsv.read_csv(path, read, parse, convert(as_int))
-        except pa.ArrowInvalid as exc:
-            if not as_int or "conversion error" not in str(exc):
-                return None
-            table = pacsv.read_csv(path, read, parse, convert(False))
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return None
-    if table.column_names != list(header):
-        return None
-    if b", " in raw:
-        for i, name in enumerate(table.column_names):
-            col = table.column(i)
-            if pa.types.is_string(col.type):
-                col = pc.utf8_ltrim(col, characters=" ")
-                col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
-                table = table.set_column(i, name, col)
     # one conversion for the whole table (strings to pandas' string dtype); an int64 column
     # with missing values would become float64 there, so it goes to a nullable Int64 instead
     nullable = [
@@ -296,6 +257,77 @@ def _read_csv_arrow(
     for name in nullable:
         df[name] = table.column(name).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
     return df[list(table.column_names)]
+
+
+def _arrow_csv_table(
+    raw: bytes,
+    header: Sequence[str],
+    integer_columns: Sequence[str],
+    quoted: bool,
+    dictionary_columns: Sequence[str] = (),
+) -> Any:
+    """The CSV bytes parsed by pyarrow as a ``pyarrow.Table``, or None when pandas should read
+    them (and locate a problem).
+
+    Integer columns are parsed by pyarrow as int64, which is exact and refuses a sign ``+``,
+    a decimal point, an exponent or a number beyond int64 (but takes hexadecimal, see below);
+    when any value is refused, those columns are read again as text for :func:`integer_column`,
+    like the pandas path. Every other column is text (``dictionary_columns`` dictionary-encoded
+    by the parser, one dictionary per block, when no blank follows a comma). Empty fields
+    are missing values, as with pandas' ``na_values=[""]``; spaces after a comma are skipped
+    (pandas' ``skipinitialspace``), and a file with a quote after such a space goes to pandas.
+    """
+    # (each multi-byte search only after a one-byte memchr says it could match: Python's
+    # search for ", " through a file of commas is slow, a memchr for a space is not)
+    space, quote = b" " in raw, b'"' in raw
+    if (space and quote and b', "' in raw) or (b"\t" in raw and b",\t" in raw):
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    ints = [h for h in header if h.strip() in integer_columns]
+    read = pacsv.ReadOptions(use_threads=True)
+    parse = pacsv.ParseOptions(newlines_in_values=quoted)
+
+    coded = pa.dictionary(pa.int32(), pa.string())
+    encode = set() if space and b", " in raw else {h for h in header if h in dictionary_columns}
+
+    def convert(as_int: bool) -> Any:
+        types = {
+            h: pa.int64() if as_int and h in ints else coded if h in encode else pa.string()
+            for h in header
+        }
+        return pacsv.ConvertOptions(
+            column_types=types,
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        )
+
+    # Arrow's int64 parser also takes hexadecimal ("0x10" is 16, "0xFFFFFFFFFFFFFFFF" is -1):
+    # a file with "0x" anywhere (even in an id) has its integer columns read as text instead.
+    as_int = not (b"x" in raw and b"0x" in raw) and not (b"X" in raw and b"0X" in raw)
+    buffer = pa.py_buffer(raw)
+    try:
+        try:
+            table = pacsv.read_csv(pa.BufferReader(buffer), read, parse, convert(as_int))
+        except pa.ArrowInvalid as exc:
+            if not as_int or "conversion error" not in str(exc):
+                return None
+            table = pacsv.read_csv(pa.BufferReader(buffer), read, parse, convert(False))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if table.column_names != list(header):
+        return None
+    if space and b", " in raw:
+        for i, name in enumerate(table.column_names):
+            col = table.column(i)
+            if pa.types.is_string(col.type):
+                col = pc.utf8_ltrim(col, characters=" ")
+                col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+                table = table.set_column(i, name, col)
+    return table
 
 
 def _read_csv_pandas(
@@ -574,3 +606,193 @@ def _out_of_range(
             if len(found) == 20:
                 break
     return found
+
+
+@dataclass(frozen=True)
+class ArrowTable:
+    """A table read for the loop-free loading path (:func:`read_table_fast`).
+
+    ``core`` holds the required columns (and the optional ones asked for) as ``pyarrow``
+    chunked arrays in file row order: ids as strings, integers as int64. ``extras`` holds
+    every other column as pandas read them, in file row order; ``columns`` is the file's
+    column order.
+    """
+
+    path: Path
+    sha256: str
+    columns: tuple[str, ...]
+    core: dict[str, Any]
+    extras: pd.DataFrame
+
+
+def read_table_fast(
+    folder: Path,
+    stem: str,
+    *,
+    required: Sequence[str],
+    string_columns: Sequence[str],
+    integer_columns: Sequence[str],
+    core_columns: Sequence[str],
+    dictionary_columns: Sequence[str] = (),
+) -> ArrowTable | None:
+    """Read ``stem.csv`` or ``stem.parquet`` for the loop-free loading path, or None.
+
+    ``dictionary_columns`` (text columns of the core) may come back dictionary-encoded, one
+    dictionary per chunk: Parquet stores them so, and pyarrow's CSV parser builds them in its
+    threads, so eleven million ids need no string hashing afterwards.
+
+    None means "use :func:`read_table`": the file is missing or unusual (a duplicated header, a
+    text value in an integer column, a row pyarrow refuses, no pyarrow, ``CSV_READER`` is
+    pandas, ...). Nothing is reported here; the caller reads everything again with
+    :func:`read_table`, which locates every problem with its file, row and column. The bytes
+    are read once: the SHA-256 is computed from them (in a thread, while pyarrow parses).
+    """
+    if importlib.util.find_spec("pyarrow") is None:
+        return None
+    path = find_table(folder, stem)
+    if path is None or not_a_file(path) is not None:
+        return None
+    import pyarrow as pa
+
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            coded = [n for n in pq.read_schema(path).names if str(n).strip() in dictionary_columns]
+            table = pq.read_table(path, read_dictionary=coded)
+        except Exception:  # pyarrow raises its own types for a corrupt file
+            return None
+        digest = sha256_of(path)
+        names = [str(n).strip() for n in table.column_names]
+        # pandas' read_parquet turns a stored index back into the index, not a column
+        stored_index = (table.schema.pandas_metadata or {}).get("index_columns", [])
+        if _duplicates(names) or any(isinstance(c, str) for c in stored_index):
+            return None
+        table = table.rename_columns(names)
+        extra_names = [n for n in names if n not in core_columns]
+        extras = table.select(extra_names).to_pandas() if extra_names else None
+        if extras is not None:
+            for col in string_columns:
+                if col in extras.columns:
+                    extras[col] = _as_string_ids(extras[col])
+    elif CSV_READER != "pyarrow":
+        return None
+    else:
+        raw = path.read_bytes()
+        hasher = _Sha256Thread(raw)
+        hasher.start()
+        try:
+            header = _csv_header_bytes(raw)
+            known = {*string_columns, *integer_columns}
+            names = [h.strip() for h in header] if header is not None else []
+            if header is None or _duplicates(names) or not all(n in known for n in names):
+                return None
+            quoted = b'"' in raw
+            table = _arrow_csv_table(raw, header, integer_columns, quoted, dictionary_columns)
+        finally:
+            hasher.join()
+        if table is None:
+            return None
+        digest = hasher.hexdigest
+        table = table.rename_columns(names)
+        extra_names = [n for n in names if n not in core_columns]
+        extras = None
+        if extra_names:
+            extras = table.select(extra_names).to_pandas()
+            for col in extra_names:
+                if pa.types.is_string(table.column(col).type):
+                    extras[col] = extras[col].astype("string")
+                elif table.column(col).null_count:
+                    extras[col] = table.column(col).to_pandas().astype("Int64")
+    if any(c not in names for c in required):
+        return None
+    core: dict[str, Any] = {}
+    for col in core_columns:
+        if col not in names:
+            continue
+        arr = table.column(col)  # chunked: every later step works chunk by chunk
+        if col in integer_columns:
+            if arr.type != pa.int64():
+                return None
+        elif pa.types.is_dictionary(arr.type):
+            if not pa.types.is_string(arr.type.value_type) or col not in dictionary_columns:
+                return None
+        elif pa.types.is_large_string(arr.type):
+            arr = arr.cast(pa.string())
+        elif not pa.types.is_string(arr.type):
+            return None
+        core[col] = arr
+    if extras is None:
+        extras = pd.DataFrame(index=pd.RangeIndex(table.num_rows))
+    return ArrowTable(path, digest, tuple(names), core, extras)
+
+
+class _Sha256Thread:
+    """SHA-256 of bytes in a thread (hashlib releases the GIL on large buffers)."""
+
+    def __init__(self, data: bytes) -> None:
+        import threading
+
+        self._data = data
+        self.hexdigest = ""
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        self.hexdigest = hashlib.sha256(self._data).hexdigest()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self) -> None:
+        self._thread.join()
+
+
+def _csv_header_bytes(raw: bytes) -> list[str] | None:
+    """The header of CSV bytes (the first non-blank line), or None when it is not UTF-8."""
+    pos = 0
+    while pos < len(raw):
+        end = raw.find(b"\n", pos)
+        end = len(raw) if end < 0 else end
+        try:
+            line = raw[pos:end].decode("utf-8-sig" if pos == 0 else "utf-8")
+        except UnicodeDecodeError:
+            return None
+        if line.strip():
+            return next(csv.reader([line]))
+        pos = end + 1
+    return []
+
+
+def arrow_table_from_frame(
+    df: pd.DataFrame,
+    path: Path,
+    *,
+    integer_columns: Sequence[str],
+    core_columns: Sequence[str],
+) -> ArrowTable | None:
+    """A table read by :func:`read_table` as an :class:`ArrowTable` (None when a core column
+    is not plain text or int64, e.g. an integer column read as text: the caller then takes the
+    path that locates the problem)."""
+    import pyarrow as pa
+
+    core: dict[str, Any] = {}
+    for col in core_columns:
+        if col not in df.columns:
+            continue
+        values = df[col]
+        if col in integer_columns:
+            if not pd.api.types.is_integer_dtype(values.dtype) or values.dtype == np.uint64:
+                return None
+            arr = pa.chunked_array([pa.array(values, type=pa.int64(), from_pandas=True)])
+        else:
+            if not pd.api.types.is_string_dtype(values.dtype):
+                return None
+            arr = pa.array(values, from_pandas=True)
+            if pa.types.is_large_string(arr.type):
+                arr = arr.cast(pa.string())
+            if not pa.types.is_string(arr.type):
+                return None
+            arr = pa.chunked_array([arr])
+        core[col] = arr
+    extras = df[[c for c in df.columns if c not in core_columns]].reset_index(drop=True)
+    return ArrowTable(path, sha256_of(path), tuple(df.columns), core, extras)

@@ -27,6 +27,7 @@ from slotopt.instance._tables import (
     read_table,
     sha256_of,
 )
+from slotopt.instance.provenance import HasProvenance, Provenance
 
 __all__ = [
     "EVENT_KINDS",
@@ -111,7 +112,7 @@ def check_params(mechanism: str, params: Mapping[str, Any]) -> tuple[dict[str, A
 
 
 @dataclass(frozen=True, eq=False)
-class BatchInstance:
+class BatchInstance(HasProvenance):
     """A validated batch instance. Build it with :func:`batch_from_frames` or
     :func:`slotopt.load_instance`.
 
@@ -149,10 +150,7 @@ class BatchInstance:
     unconfirmed: str = "next_batch"
     no_show_bar: int = 0
     provider_cancel_priority: bool = True
-    seed: int | None = None
-    source: Path | None = None
-    input_sha256: Mapping[str, str] = field(default_factory=dict)
-    meta: Mapping[str, Any] = field(default_factory=dict)
+    provenance: Provenance = field(default_factory=Provenance)
 
     kind = "batch"
 
@@ -458,7 +456,6 @@ def batch_from_frames(
         requests=rq,
         request_slots=rs[["request_id", "site", "slot_type", "rank"]],
         events=ev[["request_id", "event", "after"]],
-        seed=policy["seed"],
         mechanism=policy["mechanism"],
         params=policy["params"],
         carry_over=policy["carry_over"],
@@ -466,9 +463,12 @@ def batch_from_frames(
         unconfirmed=policy["unconfirmed"],
         no_show_bar=policy["no_show_bar"],
         provider_cancel_priority=policy["provider_cancel_priority"],
-        source=source,
-        input_sha256=dict(input_sha256 or {}),
-        meta={k: v for k, v in spec.items() if k not in KNOWN_KEYS},
+        provenance=Provenance(
+            seed=policy["seed"],
+            source=source,
+            input_sha256=dict(input_sha256 or {}),
+            meta={k: v for k, v in spec.items() if k not in KNOWN_KEYS},
+        ),
     )
 
 

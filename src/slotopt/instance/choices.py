@@ -42,6 +42,7 @@ import pandas as pd
 
 from slotopt.errors import InstanceError
 from slotopt.instance._tables import Problems, check_ids, integer_column, read_table, sha256_of
+from slotopt.instance.provenance import HasProvenance, Provenance
 
 __all__ = ["ChoiceTable", "choices_from_frame", "load_choices", "split_by"]
 
@@ -51,7 +52,7 @@ STRINGS = ("situation_id", "alternative", "slot_type")
 
 
 @dataclass(frozen=True, eq=False)
-class ChoiceTable:
+class ChoiceTable(HasProvenance):
     """Validated choice situations, rows grouped by situation (in order of first appearance).
 
     Attributes
@@ -89,8 +90,7 @@ class ChoiceTable:
     weight: np.ndarray | None
     situation_ids: tuple[str, ...]
     file: str = "choices.csv"
-    source: Path | None = None
-    input_sha256: Mapping[str, str] = field(default_factory=dict)
+    provenance: Provenance = field(default_factory=Provenance)
 
     @property
     def n_situations(self) -> int:
@@ -289,8 +289,7 @@ def choices_from_frame(
         weight=None if weight is None else weight[order],
         situation_ids=tuple(str(x) for x in sit_names),
         file=file,
-        source=source,
-        input_sha256=dict(input_sha256 or {}),
+        provenance=Provenance(source=source, input_sha256=dict(input_sha256 or {})),
     )
 
 

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from slotopt.instance._tables import Problems, read_json, sha256_of
+from slotopt.instance.provenance import HasProvenance, Provenance
 
 __all__ = [
     "DEFAULTS",
@@ -122,7 +123,7 @@ class Sweep:
 
 
 @dataclass(frozen=True, eq=False)
-class MarketInstance:
+class MarketInstance(HasProvenance):
     """A validated market config. Build it with :func:`market_from_dict` or :func:`load_market`.
 
     ``values`` is ``("uniform", low, high)`` or a tuple of ``applicants`` numbers; the other
@@ -136,7 +137,6 @@ class MarketInstance:
     entry_cost: float
     rounds: int
     seeds: int
-    seed: int
     price: float | None
     demand_label: str
     compare_applicants: int | None
@@ -154,10 +154,14 @@ class MarketInstance:
     deduplicate: bool
     learning: Learning
     sweep: Sweep | None
-    source: Path | None = None
-    input_sha256: Mapping[str, str] = field(default_factory=dict)
+    provenance: Provenance = field(default_factory=Provenance)
 
     kind = "market"
+
+    @property
+    def seed(self) -> int:
+        """The simulation's master seed (``instance.json``'s ``seed``, default 0)."""
+        return int(self.provenance.seed or 0)
 
     @property
     def value_list(self) -> np.ndarray | None:
@@ -427,7 +431,6 @@ def market_from_dict(
         entry_cost=entry_cost,
         rounds=r.integer("rounds", None, 1, "an integer >= 1"),
         seeds=r.integer("seeds", None, 2, "an integer >= 2 (confidence intervals over seeds)"),
-        seed=r.integer("seed", d["seed"], 0, "a non-negative integer"),
         price=price,
         demand_label=labels["demand_label"],
         compare_applicants=compare,
@@ -453,8 +456,11 @@ def market_from_dict(
         deduplicate=_flag(r, "deduplicate", d["deduplicate"]),
         learning=_learning(r, entry_cost),
         sweep=_sweep(r),
-        source=source,
-        input_sha256=dict(input_sha256 or {}),
+        provenance=Provenance(
+            seed=r.integer("seed", d["seed"], 0, "a non-negative integer"),
+            source=source,
+            input_sha256=dict(input_sha256 or {}),
+        ),
     )
     problems.raise_if_any()
     return inst

@@ -8,6 +8,8 @@ all go through it, so a ``MatchingInstance`` is always consistent. Ids are kept 
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -23,13 +25,17 @@ from slotopt.instance._tables import (
     INT_MAX,
     INT_MIN,
     RANGE_TEXT,
+    ArrowTable,
     Problems,
+    arrow_table_from_frame,
     check_ids,
     check_unique,
     integer_column,
     read_table,
+    read_table_fast,
     sha256_of,
 )
+from slotopt.instance.provenance import HasProvenance, Provenance
 
 SLOTS, APPLICANTS, ACCEPTABLE = "slots", "applicants", "acceptable"
 
@@ -62,17 +68,48 @@ class ApplicantTypes:
         return self.slots[self.indptr[t] : self.indptr[t + 1]]
 
 
+@dataclass(frozen=True)
+class OtherColumns:
+    """The columns of the three tables that the algorithms do not read (``location``,
+    ``identity``, a user's own columns), in the instance's canonical row order, and each table's
+    column order. Kept for the table views and for writing the folder back; never handed out
+    (the views copy them).
+    """
+
+    slots: pd.DataFrame = field(default_factory=pd.DataFrame)
+    applicants: pd.DataFrame = field(default_factory=pd.DataFrame)
+    acceptable: pd.DataFrame = field(default_factory=pd.DataFrame)
+    order: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: {
+            SLOTS: ("slot_id", "capacity"),
+            APPLICANTS: ("applicant_id", "priority"),
+            ACCEPTABLE: ("applicant_id", "slot_id", "rank"),
+        }
+    )
+
+    def take(self, stem: str, rows: np.ndarray) -> pd.DataFrame:
+        """The other columns of table ``stem`` at ``rows`` (a boolean mask), renumbered."""
+        df = getattr(self, stem)
+        return df if df.shape[1] == 0 else _rows(df, rows)
+
+
 @dataclass(frozen=True, eq=False)
-class MatchingInstance:
+class MatchingInstance(HasProvenance):
     """A validated matching instance. Build it with :func:`matching_from_frames` or
     :func:`slotopt.load_instance`; never mutate it. Its arrays (and those of :attr:`types`) are
     read-only, so an attempt to change one in place raises ``ValueError``; derive a changed
     instance with :meth:`restrict` or by editing the tables and validating them again.
 
+    The arrays are the only copy of each quantity. The tables (:attr:`slots`,
+    :attr:`applicants`, :attr:`acceptable`) are built from them on each access, so a table can
+    be edited freely and never disagrees with the instance.
+
     Attributes
     ----------
-    slots, applicants, acceptable : DataFrame
-        The tables as read (id columns as pandas strings; optional columns kept).
+    slot_ids : ndarray of shape (S,), object
+        The slot ids (strings), in ``slot_id`` order.
+    applicant_ids : ndarray of shape (A,), object
+        The applicant ids (strings), in ``applicant_id`` order.
     capacity : ndarray of shape (S,), int64
     priority : ndarray of shape (A,), int64
     acc_indptr : ndarray of shape (A+1,)
@@ -81,21 +118,23 @@ class MatchingInstance:
         Sorted by applicant, then by rank (unranked last), then by slot index.
     acc_rank : ndarray of shape (P,), int64
         The rank of each pair, ``-1`` where none was given.
+    other_columns : OtherColumns
+        The tables' other columns (shown in explanations, written back).
+    provenance : Provenance
+        Seed, source, input hashes, unknown ``instance.json`` keys, and whether the instance
+        was restricted (``inst.seed``, ``inst.source``, ``inst.input_sha256``, ``inst.meta``).
     """
 
     name: str
-    slots: pd.DataFrame
-    applicants: pd.DataFrame
-    acceptable: pd.DataFrame
+    slot_ids: np.ndarray
+    applicant_ids: np.ndarray
     capacity: np.ndarray
     priority: np.ndarray
     acc_indptr: np.ndarray
     acc_slot: np.ndarray
     acc_rank: np.ndarray
-    seed: int | None = None
-    source: Path | None = None
-    input_sha256: Mapping[str, str] = field(default_factory=dict)
-    meta: Mapping[str, Any] = field(default_factory=dict)
+    other_columns: OtherColumns = field(default_factory=OtherColumns)
+    provenance: Provenance = field(default_factory=Provenance)
 
     kind = "matching"
 
@@ -112,20 +151,48 @@ class MatchingInstance:
         return int(self.capacity.sum())
 
     @cached_property
-    def applicant_ids(self) -> np.ndarray:
-        return self.applicants["applicant_id"].to_numpy(dtype=object)
-
-    @cached_property
-    def slot_ids(self) -> np.ndarray:
-        return self.slots["slot_id"].to_numpy(dtype=object)
-
-    @cached_property
     def applicant_index(self) -> pd.Index:
         return pd.Index(self.applicant_ids)
 
     @cached_property
     def slot_index(self) -> pd.Index:
         return pd.Index(self.slot_ids)
+
+    # The tables are views built on demand, a new frame on every access: a cached frame could
+    # be edited in place and then disagree with the arrays. Building costs little next to any
+    # solve (the slots and applicants tables are one column copy each; the acceptable table,
+    # which repeats the ids per pair, is built only to write a folder or for a test).
+    @property
+    def slots(self) -> pd.DataFrame:
+        """The slots table (``slot_id``, ``capacity`` and the other columns), a new frame."""
+        core = {"slot_id": _text(self.slot_ids), "capacity": self.capacity.copy()}
+        return self._table(SLOTS, core)
+
+    @property
+    def applicants(self) -> pd.DataFrame:
+        """The applicants table (``applicant_id``, ``priority``, ...), a new frame."""
+        core = {"applicant_id": _text(self.applicant_ids), "priority": self.priority.copy()}
+        return self._table(APPLICANTS, core)
+
+    @property
+    def acceptable(self) -> pd.DataFrame:
+        """The acceptable pairs (``applicant_id``, ``slot_id``, ``rank`` as nullable integers,
+        ...) in canonical order, a new frame."""
+        owner = np.repeat(np.arange(self.n_applicants), np.diff(self.acc_indptr))
+        core = {
+            "applicant_id": _text(self.applicant_ids).take(owner),
+            "slot_id": _text(self.slot_ids).take(self.acc_slot),
+            "rank": pd.arrays.IntegerArray(self.acc_rank.copy(), self.acc_rank < 0),
+        }
+        return self._table(ACCEPTABLE, core)
+
+    def _table(self, stem: str, core: dict[str, Any]) -> pd.DataFrame:
+        df = pd.DataFrame(core)
+        other = getattr(self.other_columns, stem)
+        for col in other.columns:
+            df[col] = other[col].to_numpy(copy=True) if other[col].dtype == object else other[col]
+        order = [c for c in self.other_columns.order[stem] if c in df.columns]
+        return df[order + [c for c in df.columns if c not in order]].copy()
 
     def acceptable_slots(self, i: int) -> np.ndarray:
         """Slot indices applicant ``i`` accepts, most preferred first."""
@@ -146,9 +213,9 @@ class MatchingInstance:
         """The same instance with a subset of its applicants and/or other capacities.
 
         Nothing already validated is checked again: the kept applicants, their pairs and ranks
-        are sliced out of the arrays and tables (in their current, canonical order), so the
-        result equals :func:`matching_from_frames` of the filtered tables, at the cost of a few
-        array copies. The original is unchanged.
+        are sliced out of the arrays (in their current, canonical order), so the result equals
+        :func:`matching_from_frames` of the filtered tables, at the cost of a few array copies.
+        The original is unchanged.
 
         Parameters
         ----------
@@ -163,8 +230,9 @@ class MatchingInstance:
         Returns
         -------
         MatchingInstance
-            With the provenance (seed, source, input hashes, meta) of this one; ``meta`` gains a
-            ``"restricted"`` entry saying what was changed.
+            With the provenance (seed, source, input hashes, meta) of this one, and
+            ``provenance.restricted`` saying what differs from the files the hashes name:
+            ``{"applicants_kept": k, "applicants_in_files": n, "capacity_changed": bool}``.
 
         Raises
         ------
@@ -174,43 +242,40 @@ class MatchingInstance:
         """
         keep = None if applicants is None else self._keep_mask(applicants)
         new_capacity = None if capacity is None else self._checked_capacity(capacity)
-        # The arrays are read-only and can be shared; the tables are not, so each gets a copy.
-        slots, cap = self.slots.copy(), self.capacity
-        if new_capacity is not None:
-            slots["capacity"] = new_capacity.copy()
-            cap = new_capacity
-        table, priority = self.applicants, self.priority
-        acceptable, indptr = self.acceptable, self.acc_indptr
-        acc_slot, acc_rank = self.acc_slot, self.acc_rank
-        if keep is None:
-            table, acceptable = table.copy(), acceptable.copy()
-        else:
+        # The arrays are read-only, so whatever is not sliced is shared, not copied.
+        cap = self.capacity if new_capacity is None else new_capacity
+        ids, priority, other = self.applicant_ids, self.priority, self.other_columns
+        indptr, acc_slot, acc_rank = self.acc_indptr, self.acc_slot, self.acc_rank
+        if keep is not None:
             lengths = np.diff(self.acc_indptr)
             pairs = np.repeat(keep, lengths)
-            table, acceptable = _rows(self.applicants, keep), _rows(self.acceptable, pairs)
-            priority = self.priority[keep]
+            ids, priority = self.applicant_ids[keep], self.priority[keep]
             indptr = np.zeros(int(keep.sum()) + 1, dtype=np.int64)
             np.cumsum(lengths[keep], out=indptr[1:])
             acc_slot, acc_rank = self.acc_slot[pairs], self.acc_rank[pairs]
-            _read_only(priority, indptr, acc_slot, acc_rank)
+            _read_only(ids, priority, indptr, acc_slot, acc_rank)
+            other = dataclasses.replace(
+                other,
+                applicants=other.take(APPLICANTS, keep),
+                acceptable=other.take(ACCEPTABLE, pairs),
+            )
+        before = self.provenance.restricted or {}
+        in_files = int(before.get("applicants_in_files", self.n_applicants))
         note = {
-            "applicants": f"{len(priority)} of {self.n_applicants}",
-            "capacity_changed": new_capacity is not None,
+            "applicants_kept": len(priority),
+            "applicants_in_files": in_files,
+            "capacity_changed": new_capacity is not None or bool(before.get("capacity_changed")),
         }
-        restricted = MatchingInstance(
-            name=self.name,
-            slots=slots,
-            applicants=table,
-            acceptable=acceptable,
+        restricted = dataclasses.replace(
+            self,
+            applicant_ids=ids,
             capacity=cap,
             priority=priority,
             acc_indptr=indptr,
             acc_slot=acc_slot,
             acc_rank=acc_rank,
-            seed=self.seed,
-            source=self.source,
-            input_sha256=dict(self.input_sha256),
-            meta=dict(self.meta) | {"restricted": note},
+            other_columns=other,
+            provenance=self.provenance.replace(restricted=note),
         )
         if keep is None and "types" in self.__dict__:  # same acceptable sets, same types
             restricted.__dict__["types"] = self.types
@@ -415,9 +480,10 @@ def matching_from_frames(
             problems.add(labels[key], f"missing column(s) {', '.join(missing)}")
     problems.raise_if_any()
 
-    slots = slots.reset_index(drop=True).copy()
-    applicants = applicants.reset_index(drop=True).copy()
-    acceptable = acceptable.reset_index(drop=True).copy()
+    # new frames (columns are replaced below, never written into): the caller's stay as given
+    slots = slots.reset_index(drop=True)
+    applicants = applicants.reset_index(drop=True)
+    acceptable = acceptable.reset_index(drop=True)
     fs, fa, fp = labels[SLOTS], labels[APPLICANTS], labels[ACCEPTABLE]
 
     check_ids(slots, fs, "slot_id", problems)
@@ -490,45 +556,118 @@ def matching_from_frames(
     # the greedy's choice of slot, every output table) reads the instance in this order, so a
     # result depends on the content of the files and the seed only, never on their row order.
     # Files already in this order (all that slotopt writes) need no sorting.
-    slot_perm = _id_order(slots["slot_id"])
+    slot_ids = slots["slot_id"].to_numpy(dtype=object)
+    slot_perm = _id_order(slot_ids)
     if slot_perm is not None:
         slots = slots.iloc[slot_perm].reset_index(drop=True)
-        capacity = capacity[slot_perm]
+        slot_ids, capacity = slot_ids[slot_perm], capacity[slot_perm]
         s_idx = _inverse(slot_perm)[s_idx]
-    app_perm = _id_order(applicants["applicant_id"])
+    applicant_ids = applicants["applicant_id"].to_numpy(dtype=object)
+    app_perm = _id_order(applicant_ids)
     if app_perm is not None:
         applicants = applicants.iloc[app_perm].reset_index(drop=True)
-        priority = priority[app_perm]
+        applicant_ids, priority = applicant_ids[app_perm], priority[app_perm]
         a_idx = _inverse(app_perm)[a_idx]
-    rank_key = np.where(rank < 0, np.iinfo(np.int64).max, rank)
-    if not _is_sorted(a_idx, rank_key, s_idx):
-        order = np.lexsort((s_idx, rank_key, a_idx))
-        acceptable = acceptable.iloc[order].reset_index(drop=True)
-        a_idx, s_idx, rank = a_idx[order], s_idx[order], rank[order]
-    indptr = np.zeros(len(applicants) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(a_idx, minlength=len(applicants)), out=indptr[1:])
+    core = {
+        SLOTS: ("slot_id", "capacity"),
+        APPLICANTS: ("applicant_id", "priority"),
+        ACCEPTABLE: ("applicant_id", "slot_id", "rank"),
+    }
+    frames = {SLOTS: slots, APPLICANTS: applicants, ACCEPTABLE: acceptable}
+    return _assemble(
+        name,
+        slot_ids,
+        applicant_ids,
+        capacity,
+        priority,
+        a_idx,
+        s_idx,
+        rank,
+        others={k: df[[c for c in df.columns if c not in core[k]]] for k, df in frames.items()},
+        order={k: tuple(str(c) for c in df.columns) for k, df in frames.items()},
+        provenance=Provenance(
+            seed=seed, source=source, input_sha256=dict(input_sha256 or {}), meta=dict(meta or {})
+        ),
+    )
 
-    # The tables get their own copies: editing a table must not change the validated arrays.
-    slots["capacity"] = capacity.copy()
-    applicants["priority"] = priority.copy()
-    acceptable["rank"] = pd.arrays.IntegerArray(rank.copy(), rank < 0)
-    acc_slot, acc_rank = s_idx.astype(np.int64), rank.astype(np.int64)
-    _read_only(capacity, priority, indptr, acc_slot, acc_rank)
+
+def _assemble(
+    name: str,
+    slot_ids: np.ndarray,
+    applicant_ids: np.ndarray,
+    capacity: np.ndarray,
+    priority: np.ndarray,
+    a_idx: np.ndarray,
+    s_idx: np.ndarray,
+    rank: np.ndarray,
+    *,
+    others: Mapping[str, pd.DataFrame],
+    order: Mapping[str, tuple[str, ...]],
+    provenance: Provenance,
+) -> MatchingInstance:
+    """The instance from validated arrays: slots and applicants already in canonical order
+    (``a_idx``/``s_idx`` index them), the pairs (and ``others[ACCEPTABLE]``) still in file
+    order; puts the pairs in canonical order and marks every array read-only."""
+    pair_order = _pair_order(a_idx, rank, s_idx, len(applicant_ids), len(slot_ids))
+    acc_other = others[ACCEPTABLE]
+    if pair_order is not None:
+        a_idx, s_idx, rank = a_idx[pair_order], s_idx[pair_order], rank[pair_order]
+        if acc_other.shape[1]:
+            acc_other = acc_other.iloc[pair_order]
+    indptr = np.zeros(len(applicant_ids) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(a_idx, minlength=len(applicant_ids)), out=indptr[1:])
+    acc_slot, acc_rank = s_idx.astype(np.int64, copy=False), rank.astype(np.int64, copy=False)
+    capacity = capacity.astype(np.int64, copy=False)
+    priority = priority.astype(np.int64, copy=False)
+    _read_only(slot_ids, applicant_ids, capacity, priority, indptr, acc_slot, acc_rank)
+    other = OtherColumns(
+        slots=others[SLOTS].reset_index(drop=True),
+        applicants=others[APPLICANTS].reset_index(drop=True),
+        acceptable=acc_other.reset_index(drop=True),
+        order=dict(order),
+    )
     return MatchingInstance(
         name=name,
-        slots=slots,
-        applicants=applicants,
-        acceptable=acceptable,
+        slot_ids=slot_ids,
+        applicant_ids=applicant_ids,
         capacity=capacity,
         priority=priority,
         acc_indptr=indptr,
         acc_slot=acc_slot,
         acc_rank=acc_rank,
-        seed=seed,
-        source=source,
-        input_sha256=dict(input_sha256 or {}),
-        meta=dict(meta or {}),
+        other_columns=other,
+        provenance=provenance,
     )
+
+
+def _pair_order(
+    a_idx: np.ndarray, rank: np.ndarray, s_idx: np.ndarray, n_applicants: int, n_slots: int
+) -> np.ndarray | None:
+    """The permutation putting pairs in (applicant, rank with unranked last, slot) order, or
+    None when they are in it already. One int64 key when it fits (one pass to check, one sort
+    otherwise), three keys when ranks are too large for that."""
+    if len(a_idx) < 2:
+        return None
+    top = int(rank.max())
+    width = max(top, 0) + 2  # ranks 1..top, unranked = top + 1
+    if n_applicants * width * max(n_slots, 1) < 2**62:
+        key = a_idx * width  # one new array, then in place
+        key += rank
+        key[rank < 0] += top + 2  # unranked (-1) after every rank: top + 1
+        key *= max(n_slots, 1)
+        key += s_idx
+        if bool((key[1:] > key[:-1]).all()):
+            return None
+        return np.argsort(key, kind="stable")
+    rank_key = np.where(rank < 0, np.iinfo(np.int64).max, rank)
+    if _is_sorted(a_idx, rank_key, s_idx):
+        return None
+    return np.lexsort((s_idx, rank_key, a_idx))
+
+
+def _text(ids: np.ndarray) -> Any:
+    """Ids as a pandas string array (what the loader makes of an id column)."""
+    return pd.array(ids, dtype="string")
 
 
 def _read_only(*arrays: np.ndarray) -> None:
@@ -545,10 +684,9 @@ def _rows(df: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     return out
 
 
-def _id_order(ids: pd.Series) -> np.ndarray | None:
+def _id_order(values: np.ndarray) -> np.ndarray | None:
     """The permutation that sorts unique string ids by code point, or None if they are sorted
     (UTF-8 byte order, which Arrow and Python's str comparison agree on)."""
-    values = ids.to_numpy(dtype=object)
     if len(values) < 2 or bool((values[1:] > values[:-1]).all()):
         return None
     return np.argsort(values, kind="stable")
@@ -605,23 +743,21 @@ def load_matching(folder: Path, spec: Mapping[str, Any], json_sha: str) -> Match
     if not isinstance(name, str) or not name.strip():
         problems.add("instance.json, key name", f"expected a non-empty string, got {name!r}")
         name = folder.name
+    meta = {k: v for k, v in spec.items() if k not in {"kind", "name", "seed"}}
+    # tables the fast path had to read with read_table, reused below instead of read twice
+    legacy: dict[str, tuple[pd.DataFrame | None, Path | None, Problems]] = {}
+    if not problems:
+        provenance = Provenance(seed=seed, source=folder, meta=meta)
+        fast = _load_fast(folder, name, provenance, json_sha, legacy)
+        if fast is not None:
+            return fast
+    # The path that locates every problem (and reads what the fast path leaves alone).
     tables: dict[str, pd.DataFrame] = {}
     labels: dict[str, str] = {}
     hashes = {"instance.json": json_sha}
-    wanted = {
-        SLOTS: (("slot_id", "capacity"), ("slot_id", "location", "slot_type"), ("capacity",)),
-        APPLICANTS: (("applicant_id", "priority"), ("applicant_id", "identity"), ("priority",)),
-        ACCEPTABLE: (("applicant_id", "slot_id"), ("applicant_id", "slot_id"), ("rank",)),
-    }
-    for stem, (required, strings, integers) in wanted.items():
-        df, path = read_table(
-            folder,
-            stem,
-            required=required,
-            string_columns=strings,
-            integer_columns=integers,
-            problems=problems,
-        )
+    for stem in WANTED:
+        df, path, found = _read_located(folder, stem, legacy)
+        problems.items.extend(found.items)
         if path is not None:
             labels[stem] = path.name
         if df is not None and path is not None:
@@ -636,14 +772,256 @@ def load_matching(folder: Path, spec: Mapping[str, Any], json_sha: str) -> Match
         seed=seed,
         source=folder,
         input_sha256=hashes,
-        meta={k: v for k, v in spec.items() if k not in {"kind", "name", "seed"}},
+        meta=meta,
         labels=labels,
     )
 
 
+WANTED = {
+    SLOTS: (("slot_id", "capacity"), ("slot_id", "location", "slot_type"), ("capacity",)),
+    APPLICANTS: (("applicant_id", "priority"), ("applicant_id", "identity"), ("priority",)),
+    ACCEPTABLE: (("applicant_id", "slot_id"), ("applicant_id", "slot_id"), ("rank",)),
+}
+"""Per table: required columns, text columns, integer columns."""
+
+
+def _read_located(
+    folder: Path, stem: str, cache: dict[str, tuple[pd.DataFrame | None, Path | None, Problems]]
+) -> tuple[pd.DataFrame | None, Path | None, Problems]:
+    """``read_table`` of one table with its own problems, read once per load."""
+    if stem not in cache:
+        required, strings, integers = WANTED[stem]
+        problems = Problems()
+        df, path = read_table(
+            folder,
+            stem,
+            required=required,
+            string_columns=strings,
+            integer_columns=integers,
+            problems=problems,
+        )
+        cache[stem] = (df, path, problems)
+    return cache[stem]
+
+
+def _load_fast(
+    folder: Path,
+    name: str,
+    provenance: Provenance,
+    json_sha: str,
+    legacy: dict[str, tuple[pd.DataFrame | None, Path | None, Problems]],
+) -> MatchingInstance | None:
+    """The instance read and validated without a Python loop over rows, or None.
+
+    The tables are read by pyarrow (CSV or Parquet) and checked with whole-array operations
+    that only say *whether* every clause of :func:`matching_from_frames` holds: ids present,
+    non-empty, without surrounding blanks and unique; integers in range; every reference
+    known; no repeated pair. The first clause that fails (or any input that is merely
+    unusual, such as ids that need stripping) returns None, and the caller validates again
+    with the path that locates every problem by file, row and column, so messages never
+    depend on which path ran. The canonical order is checked before anything is sorted.
+    """
+    if importlib.util.find_spec("pyarrow") is None:
+        return None
+    tables: dict[str, ArrowTable] = {}
+    for stem, (required, strings, integers) in WANTED.items():
+        columns = (*required, *integers)
+        table = read_table_fast(
+            folder,
+            stem,
+            required=required,
+            string_columns=strings,
+            integer_columns=integers,
+            core_columns=columns,
+            dictionary_columns=("applicant_id", "slot_id") if stem == ACCEPTABLE else (),
+        )
+        if table is None:  # e.g. a column pyarrow leaves to pandas' type inference
+            df, path, problems = _read_located(folder, stem, legacy)
+            if problems or df is None or path is None:
+                return None
+            table = arrow_table_from_frame(df, path, integer_columns=integers, core_columns=columns)
+            if table is None:
+                return None
+        tables[stem] = table
+    slots, applicants, acceptable = tables[SLOTS], tables[APPLICANTS], tables[ACCEPTABLE]
+    for table, column in (
+        (slots, "slot_id"),
+        (applicants, "applicant_id"),
+        (acceptable, "applicant_id"),
+        (acceptable, "slot_id"),
+    ):
+        if not _plain_ids(table.core[column]):
+            return None
+    capacity = _plain_integers(slots.core["capacity"], 0)
+    priority = _plain_integers(applicants.core["priority"], 0)
+    if "rank" in acceptable.core:
+        rank = _plain_integers(acceptable.core["rank"], 1, missing=-1)
+    else:
+        rank = np.full(len(acceptable.core["slot_id"]), -1, dtype=np.int64)
+    if capacity is None or priority is None or rank is None or _exact_sum(capacity) > INT_MAX:
+        return None
+    slot_ids, slot_perm = _sorted_unique(slots.core["slot_id"])
+    applicant_ids, app_perm = _sorted_unique(applicants.core["applicant_id"])
+    if slot_ids is None or applicant_ids is None:
+        return None
+    s_idx = _lookup(acceptable.core["slot_id"], slot_ids, runs=False)
+    a_idx = _lookup(acceptable.core["applicant_id"], applicant_ids, runs=True)
+    if s_idx is None or a_idx is None or _has_duplicate_pair(a_idx, s_idx, len(slot_ids)):
+        return None
+    others = {stem: t.extras for stem, t in tables.items()}
+    if slot_perm is not None:
+        capacity = capacity[slot_perm]
+        if others[SLOTS].shape[1]:
+            others[SLOTS] = others[SLOTS].iloc[slot_perm]
+    if app_perm is not None:
+        priority = priority[app_perm]
+        if others[APPLICANTS].shape[1]:
+            others[APPLICANTS] = others[APPLICANTS].iloc[app_perm]
+    hashes = {"instance.json": json_sha} | {t.path.name: t.sha256 for t in tables.values()}
+    return _assemble(
+        name,
+        slot_ids.to_numpy(zero_copy_only=False).astype(object),
+        applicant_ids.to_numpy(zero_copy_only=False).astype(object),
+        capacity,
+        priority,
+        a_idx,
+        s_idx,
+        rank,
+        others=others,
+        order={stem: t.columns for stem, t in tables.items()},
+        provenance=provenance.replace(input_sha256=hashes),
+    )
+
+
+def _plain_ids(ids: Any) -> bool:
+    """Whether every id of a pyarrow string column is present, non-empty and starts and ends
+    with a visible ASCII character (so stripping blanks would change nothing). Ids beginning or
+    ending with anything else (a space, a tab, non-ASCII) are left to the locating path."""
+    if ids.null_count:
+        return False
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(ids.type):  # the values of each chunk's dictionary
+        return all(c.dictionary.null_count == 0 and _plain_chunk(c.dictionary) for c in ids.chunks)
+    return all(_plain_chunk(c) for c in ids.chunks)
+
+
+def _plain_chunk(arr: Any) -> bool:
+    if len(arr) == 0:
+        return True
+    start = arr.offset
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[start : start + len(arr) + 1]
+    if bool((offsets[1:] <= offsets[:-1]).any()):  # an empty id
+        return False
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    ends = data[np.concatenate((offsets[:-1], offsets[1:] - 1))]
+    return bool(((ends > 0x20) & (ends < 0x7F)).all())
+
+
+def _plain_integers(arr: Any, low: int, *, missing: int | None = None) -> np.ndarray | None:
+    """An int64 pyarrow column as numpy when every value lies in ``low..2**62`` (nulls only
+    where ``missing`` is given, as that value), else None."""
+    import pyarrow.compute as pc
+
+    if arr.null_count and missing is None:
+        return None
+    values = pc.fill_null(arr, missing).to_numpy() if arr.null_count else arr.to_numpy()
+    checked = values[pc.is_valid(arr).to_numpy()] if arr.null_count else values
+    if len(checked) and (int(checked.min()) < low or int(checked.max()) > INT_MAX):
+        return None
+    return values.astype(np.int64, copy=False)
+
+
+def _sorted_unique(arr: Any) -> tuple[Any, np.ndarray | None]:
+    """(ids in code-point order, the permutation that sorted them or None when they already
+    were); ``(None, None)`` when an id repeats. UTF-8 byte order is code-point order."""
+    import pyarrow.compute as pc
+
+    if len(arr) < 2 or pc.all(pc.less(arr[:-1], arr[1:])).as_py():
+        return arr, None
+    perm = pc.sort_indices(arr)
+    ordered = arr.take(perm)
+    if not pc.all(pc.less(ordered[:-1], ordered[1:])).as_py():
+        return None, None
+    return ordered, perm.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _lookup(ids: Any, ordered: Any, *, runs: bool) -> np.ndarray | None:
+    """Position of each id in ``ordered`` (int64), or None when one is not there. With ``runs``,
+    only the first id of each run of equal ids is looked up (the pairs of one applicant are
+    usually adjacent, so eleven million pairs need one lookup per applicant)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(ids) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if pa.types.is_dictionary(ids.type):
+        # Every distinct dictionary (chunks of one Parquet row group share theirs) is looked
+        # up in one call, so the set of known ids is hashed once; then each chunk gathers.
+        first: dict[tuple[int, int], int] = {}
+        dictionaries: list[Any] = []
+        for chunk in ids.chunks:
+            key = (chunk.dictionary.buffers()[1].address, len(chunk.dictionary))
+            if key not in first:
+                first[key] = int(sum(len(d) for d in dictionaries))
+                dictionaries.append(chunk.dictionary)
+        found = pc.index_in(pa.chunked_array(dictionaries, type=pa.string()), value_set=ordered)
+        if found.null_count:  # (an unused dictionary entry also lands here: still safe)
+            return None
+        mapping = found.to_numpy(zero_copy_only=False).astype(np.int64)
+        parts = [
+            mapping[first[(c.dictionary.buffers()[1].address, len(c.dictionary))] :][
+                c.indices.to_numpy(zero_copy_only=False)
+            ]
+            for c in ids.chunks
+        ]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    starts = None
+    if runs and len(ids) > 1:
+        change = pc.not_equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False)
+        starts = np.flatnonzero(np.concatenate(([True], change)))
+        ids = _take_chunkwise(ids, starts)
+    found = pc.index_in(ids, value_set=ordered)
+    if found.null_count:
+        return None
+    codes = found.to_numpy(zero_copy_only=False).astype(np.int64)
+    if starts is None:
+        return codes
+    return np.repeat(codes, np.diff(np.append(starts, len(change) + 1)))
+
+
+def _take_chunkwise(ids: Any, rows: np.ndarray) -> Any:
+    """``ids.take(rows)`` for increasing ``rows``, chunk by chunk (a take from a chunked array
+    would first concatenate all its chunks: eleven million strings copied for a million)."""
+    import pyarrow as pa
+
+    bounds = np.cumsum([0] + [len(c) for c in ids.chunks])
+    cut = np.searchsorted(rows, bounds)
+    return pa.chunked_array(
+        [
+            chunk.take(pa.array(rows[cut[k] : cut[k + 1]] - bounds[k]))
+            for k, chunk in enumerate(ids.chunks)
+        ],
+        type=ids.type,
+    )
+
+
+def _has_duplicate_pair(a_idx: np.ndarray, s_idx: np.ndarray, n_slots: int) -> bool:
+    """Whether any (applicant, slot) pair repeats (one sort of an int64 key unless the key is
+    already increasing)."""
+    if len(a_idx) < 2:
+        return False
+    key = a_idx * max(n_slots, 1)  # one new array, then in place (fresh memory is slow)
+    key += s_idx
+    if bool((key[1:] > key[:-1]).all()):
+        return False
+    key.sort()
+    return bool((key[1:] == key[:-1]).any())
+
+
 def matching_tables(inst: MatchingInstance) -> dict[str, pd.DataFrame]:
     """The three tables as they are written to an instance folder."""
-    acc = inst.acceptable.copy()
+    acc = inst.acceptable
     if acc["rank"].isna().all():
         acc = acc.drop(columns="rank")
     return {"slots": inst.slots, "applicants": inst.applicants, "acceptable": acc}

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from slotopt.instance._tables import INT_MAX, RANGE_TEXT, Problems
+from slotopt.instance.provenance import HasProvenance, Provenance
 
 __all__ = [
     "OfferSetInstance",
@@ -80,7 +81,7 @@ class SlotType:
 
 
 @dataclass(frozen=True, eq=False)
-class OfferSetInstance:
+class OfferSetInstance(HasProvenance):
     """A validated offer-set control instance (Kaluza et al. 2024, Sect. 4).
 
     Build it with :func:`offer_set_from_dict` or :func:`slotopt.load_instance`; never mutate it.
@@ -114,10 +115,7 @@ class OfferSetInstance:
     upper_bound: float
     revenue: float
     menu_effect: Mapping[str, Any]
-    seed: int | None = None
-    source: Path | None = None
-    input_sha256: Mapping[str, str] = field(default_factory=dict)
-    meta: Mapping[str, Any] = field(default_factory=dict)
+    provenance: Provenance = field(default_factory=Provenance)
 
     kind = "offer_set"
 
@@ -488,10 +486,12 @@ def offer_set_from_dict(
         upper_bound=float(b or 0.0),
         revenue=float(revenue or 0.0),
         menu_effect=effect or {},
-        seed=None if seed is None else int(seed),
-        source=source,
-        input_sha256=dict(input_sha256 or {}),
-        meta={k: v for k, v in spec.items() if k not in KNOWN_KEYS},
+        provenance=Provenance(
+            seed=None if seed is None else int(seed),
+            source=source,
+            input_sha256=dict(input_sha256 or {}),
+            meta={k: v for k, v in spec.items() if k not in KNOWN_KEYS},
+        ),
     )
 
 

@@ -25,13 +25,22 @@ __all__ = [
 
 
 def common_summary(instance: Any) -> dict[str, Any]:
-    """Keys every summary.json has about its input."""
+    """Keys every summary.json has about its input.
+
+    ``instance`` is the folder as the caller named it (a relative path stays relative, so a
+    result folder carries no path of the machine it was made on unless it was given one);
+    ``restricted`` is None, or what an in-memory restriction changed relative to the files
+    ``input_sha256`` names (``MatchingInstance.restrict``): then those files are what the
+    instance was derived from, not its exact input.
+    """
     source = getattr(instance, "source", None)
+    restricted = getattr(getattr(instance, "provenance", None), "restricted", None)
     return {
         "kind": getattr(instance, "kind", None),
         "name": getattr(instance, "name", None),
-        "instance": None if source is None else str(Path(source).resolve()),
+        "instance": None if source is None else str(source),
         "input_sha256": dict(getattr(instance, "input_sha256", {}) or {}),
+        "restricted": None if restricted is None else dict(restricted),
         "slotopt_version": __version__,
     }
 

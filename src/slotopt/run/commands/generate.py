@@ -128,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"slotopt generate: error: {exc}", file=sys.stderr)
         return 2
-    inst = dataclasses.replace(inst, meta={"generated_by": command_line(args), **inst.meta})
+    meta = {"generated_by": command_line(args), **inst.meta}
+    inst = dataclasses.replace(inst, provenance=inst.provenance.replace(meta=meta))
     write_instance(inst, args.out, force=args.force, format=table_format)
     print(f"wrote {args.out}: {inst.describe()}, seed {args.seed}")
     if shape == "hub":
