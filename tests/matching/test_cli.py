@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -74,6 +76,43 @@ def test_explain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["explain", str(out), "B"]) == 0
     assert "has an appointment: slot m" in capsys.readouterr().out
     assert main(["explain", str(out), "nobody"]) == 2
+
+
+def test_explain_finds_a_relative_instance_from_another_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "project"
+    work.mkdir()
+    folder(work)
+    monkeypatch.chdir(work)
+    assert main(["solve", "inst", "--out", "results/r"]) == 0
+    summary = json.loads((work / "results" / "r" / "summary.json").read_text())
+    assert summary["instance"] == "inst"  # as named: no path of this machine
+    assert summary["instance_from_result"] == os.path.join("..", "..", "inst")
+    monkeypatch.chdir(tmp_path)  # "inst" does not exist from here
+    assert main(["explain", "project/results/r", "A"]) == 0
+    assert "A" in capsys.readouterr().out
+    moved = tmp_path / "moved"
+    work.rename(moved)  # the result and the instance moved together
+    assert main(["explain", "moved/results/r", "A"]) == 0
+
+
+def test_explain_without_its_instance_says_where_it_looked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inst = folder(tmp_path)
+    out = tmp_path / "res"
+    assert main(["solve", str(inst), "--out", str(out)]) == 0
+    shutil.rmtree(inst)
+    capsys.readouterr()
+    assert main(["explain", str(out), "A"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "key instance" in err and "pass --instance DIR" in err
+    summary = json.loads((out / "summary.json").read_text())
+    del summary["instance"]
+    (out / "summary.json").write_text(json.dumps(summary))
+    assert main(["explain", str(out), "A"]) == 2
+    assert "no instance folder recorded" in capsys.readouterr().err
 
 
 def test_explain_notices_a_changed_instance(

@@ -9,15 +9,18 @@ carries (slotopt version, input hashes, the list of files written) and writes th
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from slotopt._atomic import atomic_folder, check_output_folder, write_json
 from slotopt._version import __version__
+from slotopt.errors import InstanceError
 
 __all__ = [
     "check_result_folder",
     "common_summary",
+    "recorded_instance",
     "result_inputs",
     "verification_note",
     "write_result_folder",
@@ -43,6 +46,38 @@ def common_summary(instance: Any) -> dict[str, Any]:
         "restricted": None if restricted is None else dict(restricted),
         "slotopt_version": __version__,
     }
+
+
+def recorded_instance(summary: dict[str, Any], result: str | Path) -> Path:
+    """The instance folder a result folder's ``summary.json`` names.
+
+    ``instance`` as it was named to ``solve`` when that folder exists from here (an absolute
+    path, or a relative one from the same working directory); otherwise ``instance_from_result``,
+    the path from the result folder to the instance, so that the pair can be moved together or
+    read from anywhere.
+
+    Raises
+    ------
+    InstanceError
+        Neither is recorded or neither folder exists; the message says to pass the folder.
+    """
+    named = summary.get("instance")
+    if not named:
+        raise InstanceError(
+            f"{Path(result) / 'summary.json'}: no instance folder recorded; pass --instance DIR"
+        )
+    candidates = [Path(named)]
+    back = summary.get("instance_from_result")
+    if back:
+        candidates.append(Path(result) / back)
+    for folder in candidates:
+        if folder.is_dir():
+            return folder
+    tried = " or ".join(str(c) for c in candidates)
+    raise InstanceError(
+        f"{Path(result) / 'summary.json'}, key instance: the folder {tried} does not exist "
+        "from here; pass --instance DIR"
+    )
 
 
 def verification_note(report: Any) -> str:
@@ -83,6 +118,11 @@ def write_result_folder(result: Any, out: str | Path, *, force: bool = False) ->
     tables = result.tables()
     figures_fn = getattr(result, "figures", None)
     figures = figures_fn() if figures_fn is not None else {}
+    if summary.get("instance"):
+        # the way back from the result to its instance, whatever the working directory then
+        summary["instance_from_result"] = os.path.relpath(
+            os.path.abspath(summary["instance"]), os.path.abspath(out)
+        )
     summary["files"] = sorted(
         [*(f"{name}.csv" for name in tables), *(f"{name}.png" for name in figures), "summary.json"]
     )

@@ -128,6 +128,7 @@ def _from_folder(folder: Path, wanted: list[str] | None) -> list[Any]:
     from slotopt.batch import run as run_batches
     from slotopt.engines.batch import requests_to_frames
     from slotopt.instance import load_instance
+    from slotopt.run.folders import recorded_instance
     from slotopt.verify.audit import PublishedDraw
 
     if not folder.is_dir():
@@ -144,7 +145,7 @@ def _from_folder(folder: Path, wanted: list[str] | None) -> list[Any]:
             raise InstanceError(f"{summary_path}, key {key}: missing")
     if summary["kind"] != "batch":
         raise InstanceError(f"{summary_path}, key kind: audit needs a batch-run result folder")
-    inst = load_instance(Path(summary["instance"]))
+    inst = load_instance(recorded_instance(summary, folder))
     recorded = summary.get("input_sha256") or {}
     changed = [f for f, h in recorded.items() if inst.input_sha256.get(f) != h]
     if changed:

@@ -8,6 +8,7 @@ from pathlib import Path
 from slotopt.errors import InstanceError
 from slotopt.instance import MatchingInstance, load_instance
 from slotopt.instance.results import read_matching_result
+from slotopt.run.folders import recorded_instance
 from slotopt.run.matching_result import MatchingResult
 
 
@@ -39,9 +40,7 @@ def run(args: argparse.Namespace) -> int:
             what = "is a file; expected a result folder written by 'slotopt solve'"
         raise InstanceError(f"{args.result}: {what}")
     summary = read_json(Path(args.result) / "summary.json")
-    folder = args.instance or summary.get("instance")
-    if not folder:
-        raise InstanceError("summary.json: no instance folder recorded; pass --instance DIR")
+    folder = args.instance or recorded_instance(summary, args.result)
     inst = load_instance(folder)
     if not isinstance(inst, MatchingInstance):
         raise InstanceError(f"{folder}: explain works on matching instances only")
