@@ -23,7 +23,7 @@ def _parameters(fn: Callable[..., Any]) -> dict[str, inspect.Parameter]:
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_every_kind_names_a_loader_of_folder_spec_and_hash(kind: str) -> None:
-    params = _parameters(load(KINDS[kind]))
+    params = _parameters(KINDS[kind])
     assert len([p for p in params.values() if p.default is p.empty]) == 3, params
 
 

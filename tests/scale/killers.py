@@ -7,6 +7,7 @@ beside the instance folder rather than through memory.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,3 +33,19 @@ def always_die(task: Task) -> dict[str, Any]:
             fh.write("x")
         os._exit(1)
     return solve_task(task)
+
+
+def slow(task: Task) -> dict[str, Any]:
+    """Solve after a pause, so that a signal sent once the first result lands finds the run
+    mid-instance with most instances still to do, however fast the machine solves."""
+    time.sleep(0.25)
+    return solve_task(task)
+
+
+def cli_with_slow_tasks(argv: list[str]) -> int:
+    """``slotopt`` with :func:`slow` as solve-all's task (for a child process)."""
+    from slotopt.run import solve_all as solve_all_module
+    from slotopt.run.cli import main
+
+    solve_all_module.solve_task = slow  # type: ignore[assignment]
+    return main(argv)

@@ -20,7 +20,7 @@ import pytest
 import slotopt
 from slotopt._atomic import PARTIAL, OutputExistsError
 from slotopt.instance import write_instance
-from slotopt.instance.generate import generate_hub, generate_prefecture
+from slotopt.instance.generate import generate_prefecture
 from slotopt.run import solve_all as solve_all_module
 from slotopt.run.cli import main
 from tests.scale import killers
@@ -139,17 +139,19 @@ def test_local_worker_that_always_dies_is_reported(tmp_path, monkeypatch) -> Non
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_leaves_no_half_written_result_and_resumes(tmp_path, sig) -> None:  # type: ignore[no-untyped-def]
-    root = tmp_path / "in"
     names = [f"w{k:02d}" for k in range(12)]
-    for k, name in enumerate(names):
-        write_instance(generate_hub(20_000, seed=k, name=name), root / name)
+    root = _tree(tmp_path / "in", names)
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
+    run_slowly = (
+        "import sys; from tests.scale import killers; "
+        "sys.exit(killers.cli_with_slow_tasks(sys.argv[1:]))"
+    )
     proc = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "slotopt.run.cli",
+            "-c",
+            run_slowly,
             "solve-all",
             str(root),
             "--out",

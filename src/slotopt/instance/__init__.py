@@ -7,18 +7,23 @@ validated instance; every problem raises :class:`slotopt.InstanceError` naming f
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 from slotopt._atomic import atomic_folder, write_json
 from slotopt.errors import InstanceError, UsageError
 from slotopt.instance._tables import not_a_file, read_json, sha256_of
+from slotopt.instance.batch import load_batch
+from slotopt.instance.market import load_market_folder
 from slotopt.instance.matching import (
     ApplicantTypes,
     MatchingInstance,
+    load_matching,
     matching_from_frames,
     matching_tables,
 )
+from slotopt.instance.offer_set import load_offer_set
 from slotopt.instance.provenance import Provenance
 
 __all__ = [
@@ -36,19 +41,25 @@ __all__ = [
 
 
 class Instance(Protocol):
-    """What every instance kind has."""
+    """What every instance kind has (read-only: instances are frozen)."""
 
-    kind: str
-    name: str
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
 
 
-# kind -> "module:function(folder, spec, json_sha256) -> instance". Imported lazily so a kind's
-# dependencies are only loaded when a folder of that kind is read.
-KINDS: dict[str, str] = {
-    "matching": "slotopt.instance.matching:load_matching",
-    "offer_set": "slotopt.instance.offer_set:load_offer_set",
-    "batch": "slotopt.instance.batch:load_batch",
-    "market": "slotopt.instance.market:load_market_folder",
+Loader = Callable[[Path, dict[str, Any], str], Instance]
+"""A kind's loader: ``(folder, instance.json as a dict, its SHA-256) -> instance``."""
+
+# Loaders are instance-layer code (pandas and numpy only), so importing them all costs a few
+# milliseconds: the table holds the functions, checked by mypy (docs/design.md).
+KINDS: dict[str, Loader] = {
+    "matching": load_matching,
+    "offer_set": load_offer_set,
+    "batch": load_batch,
+    "market": load_market_folder,
 }
 
 
@@ -79,9 +90,7 @@ def load_instance(path: str | Path) -> Any:
     if kind not in KINDS:
         known = ", ".join(repr(k) for k in KINDS)
         raise InstanceError(f"instance.json, key kind: expected one of {known}, got {kind!r}")
-    module, func = KINDS[kind].split(":")
-    loader = getattr(importlib.import_module(module), func)
-    return loader(folder, spec, sha256_of(spec_path))
+    return KINDS[kind](folder, spec, sha256_of(spec_path))
 
 
 FORMATS = ("csv", "parquet")
