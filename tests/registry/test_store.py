@@ -208,14 +208,47 @@ def test_registering_again_is_idempotent_and_changes_are_refused(tmp_path: Path)
         assert len(reg.receipts()) == 12
 
 
+def test_a_registration_that_repeats_some_requests_chains_only_the_new_ones(
+    tmp_path: Path,
+) -> None:
+    b = make_batch("w1", 10)
+    req, acc = b.requests, b.request_slots
+
+    def slots_of(part: pd.DataFrame) -> pd.DataFrame:
+        return acc[acc.request_id.isin(part.request_id)]
+
+    with Registry.open(tmp_path / "once.sqlite") as reg:
+        once = reg.register("w1", req, acc)
+    with Registry.open(tmp_path / "twice.sqlite") as reg:
+        first = reg.register("w1", req.iloc[:4], slots_of(req.iloc[:4]))
+        # requests 2..3 again, then 4..9 new: only the new ones get links 5..10
+        both = reg.register("w1", req.iloc[2:], slots_of(req.iloc[2:]))
+        stored = reg.receipts()
+    assert both["receipt_hash"].tolist()[:2] == first["receipt_hash"].tolist()[2:]
+    assert stored["seq"].tolist() == list(range(1, 11))
+    assert stored["receipt_hash"].tolist() == once["receipt_hash"].tolist()
+    assert both["prev_hash"].tolist() == once["prev_hash"].tolist()[2:]
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         (lambda r, a: (r.drop(columns="carry_over"), a), "missing column"),
         (lambda r, a: (pd.concat([r, r.iloc[:1]]), a), "appears twice"),
         (lambda r, a: (r.assign(identity_key_hash="ABC"), a), "not 64 lowercase hex"),
+        (lambda r, a: (r.assign(identity_key_hash="A" * 64), a), "not 64 lowercase hex"),
+        # lengths 63 and 65 add up to 2 x 64: each value's own length is checked
+        (
+            lambda r, a: (
+                r.assign(identity_key_hash=["a" * 63, "a" * 65, *r.identity_key_hash[2:]]),
+                a,
+            ),
+            "'a{63}' is not 64 lowercase hex",
+        ),
         (lambda r, a: (r.assign(priority_tier=-1), a), ">= 0"),
         (lambda r, a: (r.assign(request_id=[""] + r.request_id[1:].tolist()), a), "non-empty"),
+        (lambda r, a: (r.assign(request_id=["R\0"] + r.request_id[1:].tolist()), a), "NUL"),
+        (lambda r, a: (r, a.assign(slot_id=["S\0"] + a.slot_id[1:].tolist())), "NUL"),
         (lambda r, a: (r, pd.concat([a, a.iloc[:1]])), "twice"),
         (lambda r, a: (r, a.assign(request_id="nobody")), "not in requests"),
         (lambda r, a: (r, a.assign(rank=pd.array([0] * len(a), dtype="Int64"))), "rank"),
