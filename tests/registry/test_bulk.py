@@ -12,6 +12,8 @@ from slotopt.registry.bulk import (
     chain_hashes,
     digest_tails,
     group_slots,
+    parse_slot_texts,
+    parse_slots,
     request_digests,
     separator,
     slots_json,
@@ -151,3 +153,45 @@ def test_lex_order_is_lexsort(keys: tuple[list[int], ...]) -> None:
 def test_lex_order_is_lexsort_on_random_keys(rows: list[tuple[int, int, int]]) -> None:
     a, b, c = (np.array(col, dtype=np.int64) for col in zip(*rows, strict=True))
     assert lex_order(a, b, c).tolist() == np.lexsort((a, b, c)).tolist()
+
+
+def per_text(texts: list[str]) -> tuple[list[int], list[str], list[int | None]]:
+    rows = [parse_slots(t) for t in texts]
+    return [len(r) for r in rows], [s for r in rows for s, _ in r], [k for r in rows for _, k in r]
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ['[["S1",null],["S2",3]]', "[]", '[["S\\u00fc",1]]'],  # what the registry writes
+        [' [["S1",2]] ', '[ ["S2" , null] ]\n'],  # white space json.loads accepts
+        ['[["S1",2.0]]', "[[5,1]]", '[["S1",true]]'],  # values parse_slots converts
+        ['{"ab": 1}'],  # not a list: parse_slots iterates the keys' characters (and fails)
+    ],
+)
+def test_parse_slot_texts_is_parse_slots_text_by_text(texts: list[str]) -> None:
+    try:
+        expected = per_text(texts)
+    except (ValueError, TypeError) as exc:
+        with pytest.raises(type(exc)):
+            parse_slot_texts(texts)
+    else:
+        assert parse_slot_texts(texts) == expected
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [['[["S1",1]]', '[["S2",1]'], ['[["S1",1]]x'], [""], ['[["S1",1,2]]'], ['[["S1",1],[]]']],
+)
+def test_parse_slot_texts_raises_where_parse_slots_does(texts: list[str]) -> None:
+    with pytest.raises(ValueError) as want:
+        per_text(texts)
+    with pytest.raises(type(want.value)):
+        parse_slot_texts(texts)
+
+
+def test_parse_slot_texts_never_reads_across_texts() -> None:
+    # Joined, these three malformed texts would read as three well-formed lists.
+    texts = ["[1],[2]", "[[3]", "[4]]"]
+    with pytest.raises(ValueError):
+        parse_slot_texts(texts)

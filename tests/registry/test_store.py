@@ -356,3 +356,20 @@ def test_every_table_and_column_is_documented(tmp_path: Path, repo: Path) -> Non
             assert f"`{v}`" in views
             for col in (r[1] for r in c.execute(f"PRAGMA table_info({v})")):
                 assert f"`{col}`" in views, f"docs/audit.md: view {v}.{col} is not documented"
+
+
+def test_frames_read_column_by_column_equal_the_row_wise_frames(drawn: Registry) -> None:
+    # Registry._frame builds its DataFrame from columns (fast at a million rows); pandas must
+    # infer the same dtypes as from the rows, None/NaN columns included.
+    c = drawn.connection
+    for sql in (
+        "SELECT * FROM requests",
+        "SELECT * FROM draw_requests",
+        "SELECT * FROM draw_slots",
+        "SELECT * FROM events",
+        "SELECT * FROM draws",
+    ):
+        cur = c.execute(sql)
+        rowwise = pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description])
+        assert not rowwise.empty
+        pd.testing.assert_frame_equal(drawn._frame(sql), rowwise)

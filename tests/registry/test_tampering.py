@@ -221,8 +221,8 @@ def test_a_receipt_detects_a_deleted_row(path: Path) -> None:
 def test_a_receipt_detects_a_consistently_rewritten_chain(path: Path) -> None:
     """The operator edits an early request and recomputes every hash after it: the chain is
     self-consistent again, but the receipts applicants hold are not in it any more."""
+    from slotopt.registry.bulk import parse_slots
     from slotopt.registry.chain import receipt_hash, request_digest
-    from slotopt.registry.store import parse_slots
 
     rid = person_request(path, "w1")
     doc = doc_of(path, rid, "w1")

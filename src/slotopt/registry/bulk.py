@@ -20,9 +20,11 @@ reference values computed from the documented bytes (``tests/registry/test_refer
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +37,8 @@ __all__ = [
     "chain_hashes",
     "digest_tails",
     "group_slots",
+    "parse_slots",
+    "parse_slot_texts",
     "request_digests",
     "separator",
     "slots_json",
@@ -222,3 +226,44 @@ def chain_hashes(
         h = sha(f"{tag}{seq}{tail}{r}\0{k}\0{a}\0{d}\0{h}".encode()).hexdigest()
         append(h)
     return out
+
+
+def parse_slots(text: str) -> list[tuple[str, int | None]]:
+    """``(slot_id, rank)`` pairs of a stored ``slots`` column (rank None when unranked)."""
+    return [(str(s), None if k is None else int(k)) for s, k in json.loads(text)]
+
+
+_scan = json.JSONDecoder().scan_once
+
+
+def _load(text: str) -> Any:
+    """``json.loads(text)``: the C scanner alone when the text is one value with nothing around
+    it (what the registry writes), ``json.loads`` itself otherwise (same value, same errors)."""
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        end = -1
+    return value if end == len(text) else json.loads(text)
+
+
+def parse_slot_texts(texts: Sequence[str]) -> tuple[list[int], list[str], list[int | None]]:
+    """:func:`parse_slots` of many stored ``slots`` columns, flattened.
+
+    Returns each text's number of pairs, and every pair's slot id and rank, in stored order.
+    Same values and the same exceptions as :func:`parse_slots` text by text: the flat route is
+    taken only when every value is a list of ``[str, int or null]`` pairs, where
+    :func:`parse_slots` converts nothing.
+    """
+    parsed = [_load(t) for t in texts]
+    if set(map(type, parsed)) <= {list}:
+        flat = list(itertools.chain.from_iterable(parsed))
+        if set(map(type, flat)) <= {list} and set(map(len, flat)) <= {2}:
+            sid, rank = (list(c) for c in zip(*flat, strict=True)) if flat else ([], [])
+            if set(map(type, sid)) <= {str} and set(map(type, rank)) <= {int, type(None)}:
+                return [len(v) for v in parsed], sid, rank
+    rows = [[(str(s), None if k is None else int(k)) for s, k in v] for v in parsed]
+    return (
+        [len(r) for r in rows],
+        [s for r in rows for s, _ in r],
+        [k for r in rows for _, k in r],
+    )

@@ -44,6 +44,7 @@ from slotopt.registry.bulk import (
     chain_hashes,
     digest_tails,
     group_slots,
+    parse_slot_texts,
     request_digests,
     slots_json,
 )
@@ -645,7 +646,12 @@ class Registry:
     def _frame(self, sql: str, args: Iterable[Any] = ()) -> pd.DataFrame:
         cur = self._conn.execute(sql, tuple(args))
         cols = [d[0] for d in cur.description]
-        return pd.DataFrame(cur.fetchall(), columns=cols)
+        rows = cur.fetchall()
+        if not rows:
+            return pd.DataFrame(rows, columns=cols)
+        # Column by column: a million rows of tuples would go through pandas' row-wise path.
+        columns = (list(c) for c in zip(*rows, strict=True))
+        return pd.DataFrame(dict(zip(cols, columns, strict=True)))
 
     def batches(self) -> list[str]:
         """Every batch the registry knows, in the order of its first receipt or commitment."""
@@ -880,14 +886,15 @@ def _slots_json(pairs: Sequence[tuple[str, int | None]]) -> str:
     return "[" + ",".join(f"[{json.dumps(s)},{'null' if k is None else k}]" for s, k in pairs) + "]"
 
 
-def parse_slots(text: str) -> list[tuple[str, int | None]]:
-    """``(slot_id, rank)`` pairs of a stored ``slots`` column (rank None when unranked)."""
-    return [(str(s), None if k is None else int(k)) for s, k in json.loads(text)]
-
-
 def _slot_frame(rid: list[str], slots: list[str]) -> pd.DataFrame:
     """``request_id``, ``slot_id``, ``rank`` (nullable) from stored ``slots`` columns."""
-    rows = [(r, s, k) for r, text in zip(rid, slots, strict=True) for s, k in parse_slots(text)]
-    df = pd.DataFrame(rows, columns=["request_id", "slot_id", "rank"], dtype=object)
-    df["rank"] = pd.array(df["rank"].tolist(), dtype="Int64")
-    return df
+    if len(rid) != len(slots):
+        raise ValueError(f"{len(rid)} request ids for {len(slots)} slots columns")
+    counts, sid, rank = parse_slot_texts(slots)
+    return pd.DataFrame(
+        {
+            "request_id": pd.Series(np.repeat(np.array(rid, dtype=object), counts), dtype=object),
+            "slot_id": pd.Series(np.array(sid, dtype=object), dtype=object),
+            "rank": pd.array(rank, dtype="Int64"),
+        }
+    )
