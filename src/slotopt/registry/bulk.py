@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import json.scanner
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -233,7 +234,8 @@ def parse_slots(text: str) -> list[tuple[str, int | None]]:
     return [(str(s), None if k is None else int(k)) for s, k in json.loads(text)]
 
 
-_scan = json.JSONDecoder().scan_once
+# The decoder's own scanner (C when available), as json.loads uses it.
+_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 
 
 def _load(text: str) -> Any:
