@@ -99,7 +99,8 @@ def pipeline(
     rows.append(
         {"phase": "TOTAL drawn, stored, receipted", "wall_s": total_wall, "cpu_s": total_cpu}
     )
-    pub = reg.published_draw(batch)
+    wall, cpu, pub = timed_cpu(reg.published_draw, batch)
+    rows.append({"phase": "(read the published draw, not in total)", "wall_s": wall, "cpu_s": cpu})
     wall, cpu, report = timed_cpu(audit_draw, pub)
     rows.append({"phase": "(audit: recompute + test, not in total)", "wall_s": wall, "cpu_s": cpu})
     assert report.ok, report.text()
@@ -182,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = pipeline(tmp, req, acc, slots, args.synchronous)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        if best is None or rows[-2]["wall_s"] < best[-2]["wall_s"]:
+        if best is None or rows[-3]["wall_s"] < best[-3]["wall_s"]:
             best = rows
     assert best is not None
     print(table(best))

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from slotopt.engines.batch.codes import lex_order, locate
+from slotopt.engines.batch.codes import dense_codes, lex_order, locate
 from slotopt.registry.bulk import (
     chain_hashes,
     digest_tails,
@@ -195,3 +195,11 @@ def test_parse_slot_texts_never_reads_across_texts() -> None:
     texts = ["[1],[2]", "[[3]", "[4]]"]
     with pytest.raises(ValueError):
         parse_slot_texts(texts)
+
+
+@given(st.lists(st.one_of(st.integers(-5, 5), st.integers(-(2**62), 2**62)), max_size=30))
+def test_dense_codes_are_the_sorted_uniques_and_their_inverse(values: list[int]) -> None:
+    a = np.array(values, dtype=np.int64)
+    uniques, inverse = dense_codes(a)
+    assert uniques.tolist() == sorted(set(values))
+    assert uniques[inverse].tolist() == values

@@ -373,3 +373,14 @@ def test_frames_read_column_by_column_equal_the_row_wise_frames(drawn: Registry)
         rowwise = pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description])
         assert not rowwise.empty
         pd.testing.assert_frame_equal(drawn._frame(sql), rowwise)
+
+
+def test_the_published_draw_reads_what_the_readers_read(drawn: Registry) -> None:
+    # published_draw reads draw_requests once; its frames equal draw_inputs() and allocations().
+    pub = drawn.published_draw("w1")
+    inputs = drawn.draw_inputs("w1")
+    pd.testing.assert_frame_equal(pub.requests, inputs["requests"])
+    pd.testing.assert_frame_equal(pub.request_slots, inputs["request_slots"])
+    pd.testing.assert_frame_equal(pub.slots, inputs["slots"])
+    pd.testing.assert_frame_equal(pub.allocation, drawn.allocations("w1"))
+    assert pub.allocation["lottery_position"].tolist() == list(range(1, 13))

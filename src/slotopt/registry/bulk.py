@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from slotopt.engines.batch.codes import lex_order
+from slotopt.engines.batch.codes import dense_codes, lex_order
 from slotopt.registry.chain import RECEIPT_TAG, REQUEST_TAG
 
 __all__ = [
@@ -106,11 +106,11 @@ def separator(texts: Sequence[str]) -> str | None:
 
 def _rank_texts(rank: np.ndarray, missing: str, suffix: str) -> tuple[np.ndarray, np.ndarray]:
     """Text of each distinct rank (``missing`` for -1) plus ``suffix``, and each pair's index."""
-    values, inverse = np.unique(rank, return_inverse=True)
+    values, inverse = dense_codes(rank)
     text = np.array(
         [(missing if v < 0 else str(int(v))) + suffix for v in values.tolist()], dtype=object
     )
-    return text, inverse.reshape(-1)
+    return text, inverse
 
 
 def _segments(

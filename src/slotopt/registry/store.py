@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from slotopt.engines.batch.codes import locate, object_array
+from slotopt.engines.batch.gcpause import without_gc
 from slotopt.engines.batch.types import DrawResult
 from slotopt.engines.commitment import draw_seed, reveal_matches
 from slotopt.errors import InstanceError, SlotoptError, UsageError
@@ -322,6 +323,7 @@ class Registry:
         seqs, hashes, prevs = self._append(prepared)
         return Receipt(seqs[0], batch, rid, ikh, values[0], digest, prevs[0], hashes[0])
 
+    @without_gc
     def register(
         self, batch: str, requests: pd.DataFrame, request_slots: pd.DataFrame
     ) -> pd.DataFrame:
@@ -456,6 +458,7 @@ class Registry:
                 (batch, com, public_randomness, head.seq, head.receipt_hash),
             )
 
+    @without_gc
     def record_draw(
         self,
         batch: str,
@@ -669,6 +672,7 @@ class Registry:
             return self._frame("SELECT * FROM receipts ORDER BY seq")
         return self._frame("SELECT * FROM receipts WHERE batch = ? ORDER BY seq", (batch,))
 
+    @without_gc
     def registered(self, batch: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         """``(requests, request_slots)`` as registered in ``batch``, in chain order."""
         req = self._frame(
@@ -695,6 +699,7 @@ class Registry:
         d["params"] = json.loads(d["params"])
         return d
 
+    @without_gc
     def draw_inputs(self, batch: str) -> dict[str, pd.DataFrame]:
         """The exact inputs of ``batch``'s draw: ``requests``, ``request_slots``, ``slots``."""
         req = self._frame(
@@ -717,6 +722,36 @@ class Registry:
             (batch,),
         )
 
+    def _draw_frames(self, batch: str) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+        """:meth:`draw_inputs` and :meth:`allocations` from one read of ``draw_requests``."""
+        rows = self._conn.execute(
+            "SELECT request_id, priority_tier, carry_over, registered_at, slots, slot_id, "
+            "lottery_position, waitlist_position, tickets "
+            "FROM draw_requests WHERE batch = ? ORDER BY request_id",
+            (batch,),
+        ).fetchall()
+        if not rows:
+            return self.draw_inputs(batch), self.allocations(batch)
+        cols = [list(c) for c in zip(*rows, strict=True)]
+        del rows
+        first = ["request_id", "priority_tier", "carry_over", "registered_at"]
+        req = pd.DataFrame(dict(zip(first, cols[:4], strict=True)))
+        sl = self._frame(
+            "SELECT slot_id, capacity FROM draw_slots WHERE batch = ? ORDER BY slot_id", (batch,)
+        )
+        inputs = {"requests": req, "request_slots": _slot_frame(cols[0], cols[4]), "slots": sl}
+        by_position = np.argsort(np.asarray(cols[6], dtype=np.int64), kind="stable")
+        names = ["request_id", "slot_id", "lottery_position", "waitlist_position", "tickets"]
+        picked = [cols[0], *cols[5:]]
+        allocation = pd.DataFrame(
+            {
+                name: np.asarray(values, dtype=object)[by_position].tolist()
+                for name, values in zip(names, picked, strict=True)
+            }
+        )
+        return inputs, allocation
+
+    @without_gc
     def published_draw(self, batch: str) -> PublishedDraw:
         """What an auditor needs to recompute ``batch``'s draw, with its registrations.
 
@@ -735,7 +770,7 @@ class Registry:
                 f"{', '.join(drawn) or 'none'}"
             )
         com = self.commitment(batch)
-        inputs = self.draw_inputs(batch)
+        inputs, allocation = self._draw_frames(batch)
         registered, registered_slots = self.registered(batch)
         return PublishedDraw(
             batch=batch,
@@ -749,7 +784,7 @@ class Registry:
             requests=inputs["requests"],
             request_slots=inputs["request_slots"],
             slots=inputs["slots"],
-            allocation=self.allocations(batch),
+            allocation=allocation,
             registered=registered,
             registered_slots=registered_slots,
             source=str(self.path),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["lex_order", "locate", "object_array"]
+__all__ = ["dense_codes", "lex_order", "locate", "object_array"]
 
 
 def object_array(values: object) -> np.ndarray:
@@ -93,15 +93,32 @@ def lex_order(*keys: np.ndarray) -> np.ndarray:
     packed = np.zeros(n, dtype=np.int64)
     span = 1
     for k in reversed(keys):
-        k = np.asarray(k, dtype=np.int64)
-        low, size = int(k.min()), int(k.max()) - int(k.min()) + 1
-        if size <= n:
-            dense = k - low
-        else:  # sparse values (e.g. a sentinel): their ranks instead
-            values, dense = np.unique(k, return_inverse=True)
-            size = len(values)
+        values, dense = dense_codes(np.asarray(k, dtype=np.int64))
+        size = len(values)
         span *= size
         if span >= 2**62:
             return np.lexsort(keys).astype(np.int64)
         packed = packed * size + dense.reshape(-1)
     return np.argsort(packed, kind="stable").astype(np.int64)
+
+
+def dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(uniques, inverse)`` of integer ``values``: ``uniques[inverse] == values``, ``uniques``
+    increasing. A compact range is offset, not hashed; sparse values are sorted (numpy's
+    hash-based ``unique`` is slow on millions of rows)."""
+    values = np.asarray(values, dtype=np.int64)
+    if len(values) == 0:
+        return values.copy(), np.zeros(0, dtype=np.int64)
+    low, high = int(values.min()), int(values.max())
+    if high - low < max(len(values), 1024):
+        present = np.zeros(high - low + 1, dtype=bool)
+        present[values - low] = True
+        uniques = np.flatnonzero(present) + low
+        code = np.cumsum(present) - 1
+        return uniques.astype(np.int64), code[values - low].astype(np.int64)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+    inverse = np.empty(len(values), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], inverse

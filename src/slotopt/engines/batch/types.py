@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from slotopt.engines.batch.codes import lex_order, locate, object_array
+from slotopt.engines.batch.gcpause import without_gc
 from slotopt.instance._tables import Problems, check_ids, check_unique, integer_column
 
 __all__ = [
@@ -206,6 +207,7 @@ class DrawResult:
 REQUESTS, REQUEST_SLOTS, SLOTS = "requests", "request_slots", "slots"
 
 
+@without_gc
 def requests_from_frames(
     requests_df: pd.DataFrame,
     request_slots_df: pd.DataFrame,
@@ -302,7 +304,7 @@ def requests_from_frames(
     cap, rank = cast(np.ndarray, cap), cast(np.ndarray, rank)
 
     # Pairs by request, then rank (unranked last), then slot index.
-    rank_key = np.where(rank < 0, np.iinfo(np.int64).max, rank)
+    rank_key = np.where(rank < 0, max(int(rank.max(initial=0)), 0) + 1, rank)  # unranked last
     order = lex_order(s_code, rank_key, r_code)
     indptr = np.zeros(len(req) + 1, dtype=np.int64)
     np.cumsum(np.bincount(r_code, minlength=len(req)), out=indptr[1:])
