@@ -109,9 +109,16 @@ def pipeline(
     return rows
 
 
+def _fresh(path: Path) -> Path:
+    """``path`` with no database left from an earlier repetition."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return path
+
+
 def naive_bulk(folder: Path, req: pd.DataFrame) -> float:
     """Baseline: the same rows, one INSERT each in one transaction, no hashing, no checks."""
-    con = sqlite3.connect(folder / "naive.sqlite", isolation_level=None)
+    con = sqlite3.connect(_fresh(folder / "naive.sqlite"), isolation_level=None)
     con.execute("PRAGMA journal_mode = WAL")
     con.execute("CREATE TABLE r (id TEXT, ikh TEXT, at INTEGER, tier INTEGER, carry INTEGER)")
     rows = list(req.itertuples(index=False, name=None))
@@ -127,7 +134,7 @@ def naive_bulk(folder: Path, req: pd.DataFrame) -> float:
 
 def naive_single(folder: Path, req: pd.DataFrame, sync: str) -> float:
     """Baseline: one INSERT and one COMMIT per row, as a live loop without the registry."""
-    con = sqlite3.connect(folder / f"single-{sync}.sqlite", isolation_level=None)
+    con = sqlite3.connect(_fresh(folder / f"single-{sync}.sqlite"), isolation_level=None)
     con.execute("PRAGMA journal_mode = WAL")
     con.execute(f"PRAGMA synchronous = {sync}")
     con.execute("CREATE TABLE r (id TEXT, ikh TEXT, at INTEGER, tier INTEGER, carry INTEGER)")
@@ -146,7 +153,7 @@ def singles(folder: Path, req: pd.DataFrame, acc: pd.DataFrame, sync: str) -> fl
     slots: dict[str, list[tuple[str, int | None]]] = {}
     for r, s in zip(acc["request_id"], acc["slot_id"], strict=True):
         slots.setdefault(r, []).append((s, None))
-    with Registry.open(folder / f"live-{sync}.sqlite", synchronous=sync) as reg:
+    with Registry.open(_fresh(folder / f"live-{sync}.sqlite"), synchronous=sync) as reg:
         start = time.perf_counter()
         for r in req.itertuples(index=False):
             reg.register_one(

@@ -23,6 +23,7 @@ import hashlib
 import itertools
 import json
 import json.scanner
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -260,9 +261,11 @@ def parse_slot_texts(texts: Sequence[str]) -> tuple[list[int], list[str], list[i
     if set(map(type, parsed)) <= {list}:
         flat = list(itertools.chain.from_iterable(parsed))
         if set(map(type, flat)) <= {list} and set(map(len, flat)) <= {2}:
-            sid, rank = (list(c) for c in zip(*flat, strict=True)) if flat else ([], [])
+            sid = list(map(operator.itemgetter(0), flat))
+            rank = list(map(operator.itemgetter(1), flat))
             if set(map(type, sid)) <= {str} and set(map(type, rank)) <= {int, type(None)}:
-                return [len(v) for v in parsed], sid, rank
+                return list(map(len, parsed)), sid, rank
+    # parse_slots' conversions (and its error, for the first text that has one)
     rows = [[(str(s), None if k is None else int(k)) for s, k in v] for v in parsed]
     return (
         [len(r) for r in rows],

@@ -58,6 +58,17 @@ if TYPE_CHECKING:
 __all__ = ["Registry", "RegistryError", "SchemaError"]
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+#: Columns of ``requests`` that :meth:`Registry.registered` reads by default, in this order.
+REGISTERED_COLUMNS = (
+    "request_id",
+    "identity_key_hash",
+    "registered_at",
+    "priority_tier",
+    "carry_over",
+    "seq",
+)
+#: What a published draw carries of the registrations: the draw's inputs, nothing more.
+AUDITED_COLUMNS = ("request_id", "priority_tier", "carry_over", "registered_at")
 SYNCHRONOUS = ("FULL", "NORMAL")
 
 
@@ -673,13 +684,24 @@ class Registry:
         return self._frame("SELECT * FROM receipts WHERE batch = ? ORDER BY seq", (batch,))
 
     @without_gc
-    def registered(self, batch: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """``(requests, request_slots)`` as registered in ``batch``, in chain order."""
+    def registered(
+        self, batch: str, *, columns: Sequence[str] = REGISTERED_COLUMNS
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``(requests, request_slots)`` as registered in ``batch``, in chain order.
+
+        ``columns`` of ``requests`` to read (``slots`` is read always and becomes
+        ``request_slots``); an audit needs only the draw's inputs, not the identity hashes.
+        """
+        unknown = [c for c in columns if c not in REGISTERED_COLUMNS]
+        if unknown or "request_id" not in columns:
+            raise UsageError(f"registered(): columns must include request_id, be among "
+                             f"{', '.join(REGISTERED_COLUMNS)}; got {list(columns)}")  # fmt: skip
         req = self._frame(
-            "SELECT request_id, identity_key_hash, registered_at, priority_tier, carry_over, "
-            "seq, slots FROM requests WHERE batch = ? ORDER BY seq",
+            f"SELECT {', '.join(columns)}, slots FROM requests WHERE batch = ? ORDER BY seq",
             (batch,),
         )
+        if req.empty:
+            req = pd.DataFrame(columns=[*columns, "slots"])
         acc = _slot_frame(req["request_id"].tolist(), req.pop("slots").tolist())
         return req, acc
 
@@ -771,7 +793,7 @@ class Registry:
             )
         com = self.commitment(batch)
         inputs, allocation = self._draw_frames(batch)
-        registered, registered_slots = self.registered(batch)
+        registered, registered_slots = self.registered(batch, columns=AUDITED_COLUMNS)
         return PublishedDraw(
             batch=batch,
             mechanism=str(d["mechanism"]),
@@ -926,10 +948,13 @@ def _slot_frame(rid: list[str], slots: list[str]) -> pd.DataFrame:
     if len(rid) != len(slots):
         raise ValueError(f"{len(rid)} request ids for {len(slots)} slots columns")
     counts, sid, rank = parse_slot_texts(slots)
+    ranks = np.array(rank, dtype=object)
+    unranked = np.array([k is None for k in rank], dtype=bool)
+    values = np.where(unranked, 0, ranks).astype(np.int64) if len(ranks) else np.zeros(0, np.int64)
     return pd.DataFrame(
         {
             "request_id": pd.Series(np.repeat(np.array(rid, dtype=object), counts), dtype=object),
             "slot_id": pd.Series(np.array(sid, dtype=object), dtype=object),
-            "rank": pd.array(rank, dtype="Int64"),
+            "rank": pd.arrays.IntegerArray(values, unranked.astype(bool)),
         }
     )
