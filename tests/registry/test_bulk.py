@@ -37,8 +37,8 @@ def batches(draw: st.DrawFn) -> tuple[list[str], list[tuple[int, str, int]]]:
         chosen = draw(
             st.lists(st.tuples(st.integers(0, len(rid) - 1), IDS), max_size=20, unique=True)
         )
-        ranks = draw(st.lists(st.one_of(st.just(-1), st.integers(1, 12)), min_size=len(chosen),
-                              max_size=len(chosen)))  # fmt: skip
+        rank = st.one_of(st.just(-1), st.integers(1, 12))
+        ranks = draw(st.lists(rank, min_size=len(chosen), max_size=len(chosen)))
         pairs = [(r, s, k) for (r, s), k in zip(chosen, ranks, strict=True)]
     return rid, draw(st.permutations(pairs))
 
@@ -99,11 +99,11 @@ def test_request_digests_and_the_chain_are_the_documented_hashes(
     tiers, carry = [tier] * len(rid), list(range(len(rid)))
     g = grouped(rid, pairs)
     digests = request_digests("b\u00e9", rid, ikh, at, tiers, carry, digest_tails(g))
+    slots = [[(s, None if k < 0 else k) for s, k in p] for p in by_request(rid, pairs)]
     expected = [
-        request_digest("b\u00e9", r, ikh[i], at[i], tier, carry[i],
-                       [(s, None if k < 0 else k) for s, k in p])
-        for i, (r, p) in enumerate(zip(rid, by_request(rid, pairs), strict=True))
-    ]  # fmt: skip
+        request_digest("b\u00e9", r, ikh[i], at[i], tier, carry[i], slots[i])
+        for i, r in enumerate(rid)
+    ]
     assert digests == expected
     prev = GENESIS if start == 0 else format(start, "064x")
     hashes = chain_hashes(start + 1, prev, "b\u00e9", rid, ikh, at, digests)

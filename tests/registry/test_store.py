@@ -384,3 +384,14 @@ def test_the_published_draw_reads_what_the_readers_read(drawn: Registry) -> None
     pd.testing.assert_frame_equal(pub.slots, inputs["slots"])
     pd.testing.assert_frame_equal(pub.allocation, drawn.allocations("w1"))
     assert pub.allocation["lottery_position"].tolist() == list(range(1, 13))
+
+
+def test_registered_reads_the_columns_asked_for(drawn: Registry) -> None:
+    req, acc = drawn.registered("w1", columns=("request_id", "carry_over"))
+    assert list(req.columns) == ["request_id", "carry_over"] and len(acc) > 0
+    full, _ = drawn.registered("w1")
+    assert "identity_key_hash" in full.columns and len(full) == len(req)
+    with pytest.raises(UsageError, match="must include request_id"):
+        drawn.registered("w1", columns=("carry_over",))
+    with pytest.raises(UsageError, match="be among"):
+        drawn.registered("w1", columns=("request_id", "slots; DROP TABLE requests"))

@@ -694,8 +694,11 @@ class Registry:
         """
         unknown = [c for c in columns if c not in REGISTERED_COLUMNS]
         if unknown or "request_id" not in columns:
-            raise UsageError(f"registered(): columns must include request_id, be among "
-                             f"{', '.join(REGISTERED_COLUMNS)}; got {list(columns)}")  # fmt: skip
+            allowed = ", ".join(REGISTERED_COLUMNS)
+            raise UsageError(
+                f"registered(): columns must include request_id and be among {allowed}; "
+                f"got {list(columns)}"
+            )
         req = self._frame(
             f"SELECT {', '.join(columns)}, slots FROM requests WHERE batch = ? ORDER BY seq",
             (batch,),
