@@ -24,17 +24,8 @@ import hashlib
 import sqlite3
 from dataclasses import dataclass
 
-import numpy as np
-
-from slotopt.engines.batch.gcpause import without_gc
 from slotopt.engines.commitment import reveal_matches
-from slotopt.registry.bulk import (
-    digest_tails,
-    group_slots,
-    parse_slot_texts,
-    parse_slots,
-    request_digests,
-)
+from slotopt.registry.bulk import parse_slots
 from slotopt.registry.chain import GENESIS, RECEIPT_TAG, allocation_digest, request_digest
 from slotopt.registry.schema import APPEND_ONLY
 from slotopt.registry.store import ChainHead, Registry
@@ -98,63 +89,6 @@ def _missing_triggers(c: sqlite3.Connection) -> list[str]:
     ]
 
 
-def _content_altered(
-    altered: np.ndarray | None,
-    k: int,
-    batch: str,
-    rid: str,
-    ikh: str,
-    at: int,
-    tier: int,
-    carry: int,
-    slots: str,
-    digest: str,
-) -> bool:
-    """Does row ``k``'s content no longer give its request digest? (From the bulk answer when
-    there is one, else request by request.)"""
-    if altered is not None:
-        return bool(altered[k])
-    try:
-        pairs = parse_slots(slots)
-    except (ValueError, TypeError):
-        return True
-    return request_digest(batch, rid, ikh, at, tier, carry, pairs) != digest
-
-
-def _altered_contents(rows: list[tuple]) -> np.ndarray | None:
-    """Per row of ``requests`` (in ``rows`` order): is its content not what its digest fixed?
-
-    The digests of each batch's rows are recomputed column-wise (:mod:`slotopt.registry.bulk`).
-    None sends every row to the request-by-request check instead: some stored ``slots`` value
-    does not read as ``[[slot_id, rank], ...]`` with ranks >= 1 (which only tampering writes),
-    so each row gets its own verdict there.
-    """
-    by_batch: dict[str, list[int]] = {}
-    for k, row in enumerate(rows):
-        by_batch.setdefault(row[1], []).append(k)
-    altered = np.zeros(len(rows), dtype=bool)
-    for batch, ks in by_batch.items():
-        mine = [rows[k] for k in ks]
-        cols = [list(col) for col in zip(*mine, strict=True)]
-        try:
-            counts, sid, rank = parse_slot_texts(cols[7])
-        except (ValueError, TypeError):
-            return None
-        if any(r is not None and (type(r) is not int or r < 1) for r in rank):
-            return None
-        grouped = group_slots(
-            len(ks),
-            np.repeat(np.arange(len(ks), dtype=np.int64), counts),
-            np.array(sid, dtype=object),
-            np.array([-1 if r is None else r for r in rank], dtype=np.int64),
-        )
-        tails = digest_tails(grouped)
-        digests = request_digests(batch, cols[2], cols[3], cols[4], cols[5], cols[6], tails)
-        altered[ks] = np.array(digests, dtype=object) != np.array(cols[8], dtype=object)
-    return altered
-
-
-@without_gc
 def check_registry(registry: Registry) -> IntegrityReport:
     """Check the whole registry (module docstring); never modifies it."""
     c = registry.connection
@@ -167,12 +101,10 @@ def check_registry(registry: Registry) -> IntegrityReport:
     expected_seq, prev = 1, GENESIS
     hash_at: dict[int, str] = {0: GENESIS}
     n = 0
-    rows = c.execute(
+    for seq, batch, rid, ikh, at, tier, carry, slots, digest, prev_hash, h in c.execute(
         "SELECT seq, batch, request_id, identity_key_hash, registered_at, priority_tier, "
         "carry_over, slots, request_digest, prev_hash, receipt_hash FROM requests ORDER BY seq"
-    ).fetchall()
-    altered = _altered_contents(rows)
-    for k, (seq, batch, rid, ikh, at, tier, carry, slots, digest, prev_hash, h) in enumerate(rows):
+    ):
         n += 1
         where = f"receipt seq {seq} (batch {batch!r}, request {rid!r})"
         if seq != expected_seq:
@@ -183,7 +115,11 @@ def check_registry(registry: Registry) -> IntegrityReport:
         text = f"{RECEIPT_TAG}\0{seq}\0{batch}\0{rid}\0{ikh}\0{at}\0{digest}\0{prev_hash}"
         if sha(text.encode()).hexdigest() != h:
             p.add("hash", f"{where}: receipt_hash does not match the receipt's fields: altered")
-        if _content_altered(altered, k, batch, rid, ikh, at, tier, carry, slots, digest):
+        try:
+            pairs = parse_slots(slots)
+        except (ValueError, TypeError):
+            pairs = None
+        if pairs is None or request_digest(batch, rid, ikh, at, tier, carry, pairs) != digest:
             p.add(
                 "content",
                 f"request {rid!r} of batch {batch!r} (receipt seq {seq}): its stored content "
