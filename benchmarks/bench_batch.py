@@ -99,7 +99,8 @@ def pipeline(
     rows.append(
         {"phase": "TOTAL drawn, stored, receipted", "wall_s": total_wall, "cpu_s": total_cpu}
     )
-    pub = reg.published_draw(batch)
+    wall, cpu, pub = timed_cpu(reg.published_draw, batch)
+    rows.append({"phase": "(read the published draw, not in total)", "wall_s": wall, "cpu_s": cpu})
     wall, cpu, report = timed_cpu(audit_draw, pub)
     rows.append({"phase": "(audit: recompute + test, not in total)", "wall_s": wall, "cpu_s": cpu})
     assert report.ok, report.text()
@@ -108,9 +109,16 @@ def pipeline(
     return rows
 
 
+def _fresh(path: Path) -> Path:
+    """``path`` with no database left from an earlier repetition."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return path
+
+
 def naive_bulk(folder: Path, req: pd.DataFrame) -> float:
     """Baseline: the same rows, one INSERT each in one transaction, no hashing, no checks."""
-    con = sqlite3.connect(folder / "naive.sqlite", isolation_level=None)
+    con = sqlite3.connect(_fresh(folder / "naive.sqlite"), isolation_level=None)
     con.execute("PRAGMA journal_mode = WAL")
     con.execute("CREATE TABLE r (id TEXT, ikh TEXT, at INTEGER, tier INTEGER, carry INTEGER)")
     rows = list(req.itertuples(index=False, name=None))
@@ -126,7 +134,7 @@ def naive_bulk(folder: Path, req: pd.DataFrame) -> float:
 
 def naive_single(folder: Path, req: pd.DataFrame, sync: str) -> float:
     """Baseline: one INSERT and one COMMIT per row, as a live loop without the registry."""
-    con = sqlite3.connect(folder / f"single-{sync}.sqlite", isolation_level=None)
+    con = sqlite3.connect(_fresh(folder / f"single-{sync}.sqlite"), isolation_level=None)
     con.execute("PRAGMA journal_mode = WAL")
     con.execute(f"PRAGMA synchronous = {sync}")
     con.execute("CREATE TABLE r (id TEXT, ikh TEXT, at INTEGER, tier INTEGER, carry INTEGER)")
@@ -145,7 +153,7 @@ def singles(folder: Path, req: pd.DataFrame, acc: pd.DataFrame, sync: str) -> fl
     slots: dict[str, list[tuple[str, int | None]]] = {}
     for r, s in zip(acc["request_id"], acc["slot_id"], strict=True):
         slots.setdefault(r, []).append((s, None))
-    with Registry.open(folder / f"live-{sync}.sqlite", synchronous=sync) as reg:
+    with Registry.open(_fresh(folder / f"live-{sync}.sqlite"), synchronous=sync) as reg:
         start = time.perf_counter()
         for r in req.itertuples(index=False):
             reg.register_one(
@@ -182,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = pipeline(tmp, req, acc, slots, args.synchronous)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        if best is None or rows[-2]["wall_s"] < best[-2]["wall_s"]:
+        if best is None or rows[-3]["wall_s"] < best[-3]["wall_s"]:
             best = rows
     assert best is not None
     print(table(best))

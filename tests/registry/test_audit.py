@@ -318,3 +318,88 @@ def test_the_audit_compares_days_within_equal_tier_and_tickets(reg: Registry) ->
         req["registered_at"].to_numpy(), won.reindex(req.index).to_numpy()
     )
     assert pooled.p_value < 1e-3  # what a test blind to the tickets would have concluded
+
+
+def _tampered(reg: Registry, seed: int):  # noqa: ANN202
+    """A published draw of 60 requests with changes to its request list and its allocation."""
+    b = make_batch("w1", 60, ranked=True, seed=seed)
+    record(reg, b)
+    pub = reg.published_draw("w1")
+    rng = np.random.default_rng(seed)
+    req = pub.requests.copy()
+    gone = str(req.request_id.iloc[int(rng.integers(60))])
+    req = req[req.request_id != gone]
+    req.loc[req.index[int(rng.integers(50))], "priority_tier"] = 0
+    req.loc[req.index[int(rng.integers(50))], "registered_at"] += 1
+    extra = {"request_id": "w1-FAKE", "priority_tier": 1, "carry_over": 0, "registered_at": T0}
+    req = pd.concat([req, pd.DataFrame([extra])], ignore_index=True)
+    acc = pub.request_slots.copy()
+    acc = acc[acc.request_id != gone].drop(index=acc.index[int(rng.integers(40))])
+    acc.loc[acc.index[int(rng.integers(40))], "rank"] = 9  # same slot, another rank
+    new = {"request_id": ["w1-FAKE", str(req.request_id.iloc[3])], "slot_id": ["S0", "S9"]}
+    acc = pd.concat([acc, pd.DataFrame(new)], ignore_index=True)
+    acc["rank"] = pd.array(acc["rank"], dtype="Int64")
+    alloc = pub.allocation.copy()
+    moved, changed, dropped = (alloc.index[int(k)] for k in rng.choice(60, 3, replace=False))
+    alloc.loc[moved, "lottery_position"] += 100
+    alloc.loc[changed, "slot_id"] = "S2" if alloc.loc[changed, "slot_id"] == "S1" else "S1"
+    alloc = alloc.drop(index=dropped)
+    extra_row = {"request_id": "w1-NOBODY", "slot_id": None, "lottery_position": 5}
+    alloc = pd.concat([alloc, pd.DataFrame([extra_row])], ignore_index=True)
+    return dataclasses.replace(pub, requests=req, request_slots=acc, allocation=alloc)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_array_comparisons_report_what_the_label_comparisons_report(
+    reg: Registry, seed: int
+) -> None:
+    from slotopt.engines.batch import requests_from_frames as frames
+    from slotopt.verify.audit import (
+        MAX_DIFFERENCES,
+        _allocation_differences,
+        _allocation_differences_by_array,
+        _list_differences,
+        _list_differences_by_label,
+    )
+
+    pub = _tampered(reg, seed)
+    by_label = _list_differences_by_label(pub, pub.registered)
+    by_array = _list_differences(pub)  # unique ids: the array route
+    assert len(by_label) >= 6
+    # Same differences; the label route leaves ties of one (request, slot) in set order.
+    assert sorted(map(str, by_array)) == sorted(map(str, by_label))
+    assert [d.request_id for d in by_array] == [d.request_id for d in by_label]
+
+    ok = dataclasses.replace(pub, requests=reg.published_draw("w1").requests)
+    ok = dataclasses.replace(ok, request_slots=reg.published_draw("w1").request_slots)
+    requests, slots = frames(ok.requests, ok.request_slots, ok.slots)
+    result = draw("uniform", requests, slots, seed=pub.seed, context=pub.context)
+    recomputed = result.allocation(requests, slots)
+    recomputed["request_id"] = recomputed["request_id"].astype(str)
+    alloc = pub.allocation.copy()
+    alloc["request_id"] = alloc["request_id"].astype(str)
+    with_none = np.concatenate([slots.slot_id, np.array([None], dtype=object)])
+    got = _allocation_differences_by_array(
+        alloc,
+        alloc["request_id"].tolist(),
+        requests.request_id.tolist(),
+        with_none[result.slot_of_request],
+        result.lottery_position,
+        MAX_DIFFERENCES,
+    )
+    want = _allocation_differences(alloc, recomputed, MAX_DIFFERENCES)
+    assert want[1] >= 4 and got == want
+
+
+def test_two_published_rows_that_trade_request_ids_are_caught(reg: Registry) -> None:
+    # Positions and the slot at each position stay as drawn: only the ids at two positions
+    # change (each request now holds the other's slot).
+    record(reg, make_batch("w1", 40))
+    pub = reg.published_draw("w1")
+    alloc = pub.allocation.copy()
+    won = alloc.index[alloc.slot_id.notna()]
+    a, b = won[0], won[1]
+    alloc.loc[[a, b], "request_id"] = alloc.loc[[b, a], "request_id"].to_numpy()
+    report = audit_draw(dataclasses.replace(pub, allocation=alloc))
+    assert not check(report, "recompute").ok and report.n_differences == 2
+    assert report.first_difference.field == "slot"

@@ -208,14 +208,47 @@ def test_registering_again_is_idempotent_and_changes_are_refused(tmp_path: Path)
         assert len(reg.receipts()) == 12
 
 
+def test_a_registration_that_repeats_some_requests_chains_only_the_new_ones(
+    tmp_path: Path,
+) -> None:
+    b = make_batch("w1", 10)
+    req, acc = b.requests, b.request_slots
+
+    def slots_of(part: pd.DataFrame) -> pd.DataFrame:
+        return acc[acc.request_id.isin(part.request_id)]
+
+    with Registry.open(tmp_path / "once.sqlite") as reg:
+        once = reg.register("w1", req, acc)
+    with Registry.open(tmp_path / "twice.sqlite") as reg:
+        first = reg.register("w1", req.iloc[:4], slots_of(req.iloc[:4]))
+        # requests 2..3 again, then 4..9 new: only the new ones get links 5..10
+        both = reg.register("w1", req.iloc[2:], slots_of(req.iloc[2:]))
+        stored = reg.receipts()
+    assert both["receipt_hash"].tolist()[:2] == first["receipt_hash"].tolist()[2:]
+    assert stored["seq"].tolist() == list(range(1, 11))
+    assert stored["receipt_hash"].tolist() == once["receipt_hash"].tolist()
+    assert both["prev_hash"].tolist() == once["prev_hash"].tolist()[2:]
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         (lambda r, a: (r.drop(columns="carry_over"), a), "missing column"),
         (lambda r, a: (pd.concat([r, r.iloc[:1]]), a), "appears twice"),
         (lambda r, a: (r.assign(identity_key_hash="ABC"), a), "not 64 lowercase hex"),
+        (lambda r, a: (r.assign(identity_key_hash="A" * 64), a), "not 64 lowercase hex"),
+        # lengths 63 and 65 add up to 2 x 64: each value's own length is checked
+        (
+            lambda r, a: (
+                r.assign(identity_key_hash=["a" * 63, "a" * 65, *r.identity_key_hash[2:]]),
+                a,
+            ),
+            "'a{63}' is not 64 lowercase hex",
+        ),
         (lambda r, a: (r.assign(priority_tier=-1), a), ">= 0"),
         (lambda r, a: (r.assign(request_id=[""] + r.request_id[1:].tolist()), a), "non-empty"),
+        (lambda r, a: (r.assign(request_id=["R\0"] + r.request_id[1:].tolist()), a), "NUL"),
+        (lambda r, a: (r, a.assign(slot_id=["S\0"] + a.slot_id[1:].tolist())), "NUL"),
         (lambda r, a: (r, pd.concat([a, a.iloc[:1]])), "twice"),
         (lambda r, a: (r, a.assign(request_id="nobody")), "not in requests"),
         (lambda r, a: (r, a.assign(rank=pd.array([0] * len(a), dtype="Int64"))), "rank"),
@@ -323,3 +356,42 @@ def test_every_table_and_column_is_documented(tmp_path: Path, repo: Path) -> Non
             assert f"`{v}`" in views
             for col in (r[1] for r in c.execute(f"PRAGMA table_info({v})")):
                 assert f"`{col}`" in views, f"docs/audit.md: view {v}.{col} is not documented"
+
+
+def test_frames_read_column_by_column_equal_the_row_wise_frames(drawn: Registry) -> None:
+    # Registry._frame builds its DataFrame from columns (fast at a million rows); pandas must
+    # infer the same dtypes as from the rows, None/NaN columns included.
+    c = drawn.connection
+    for sql in (
+        "SELECT * FROM requests",
+        "SELECT * FROM draw_requests",
+        "SELECT * FROM draw_slots",
+        "SELECT * FROM events",
+        "SELECT * FROM draws",
+    ):
+        cur = c.execute(sql)
+        rowwise = pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description])
+        assert not rowwise.empty
+        pd.testing.assert_frame_equal(drawn._frame(sql), rowwise)
+
+
+def test_the_published_draw_reads_what_the_readers_read(drawn: Registry) -> None:
+    # published_draw reads draw_requests once; its frames equal draw_inputs() and allocations().
+    pub = drawn.published_draw("w1")
+    inputs = drawn.draw_inputs("w1")
+    pd.testing.assert_frame_equal(pub.requests, inputs["requests"])
+    pd.testing.assert_frame_equal(pub.request_slots, inputs["request_slots"])
+    pd.testing.assert_frame_equal(pub.slots, inputs["slots"])
+    pd.testing.assert_frame_equal(pub.allocation, drawn.allocations("w1"))
+    assert pub.allocation["lottery_position"].tolist() == list(range(1, 13))
+
+
+def test_registered_reads_the_columns_asked_for(drawn: Registry) -> None:
+    req, acc = drawn.registered("w1", columns=("request_id", "carry_over"))
+    assert list(req.columns) == ["request_id", "carry_over"] and len(acc) > 0
+    full, _ = drawn.registered("w1")
+    assert "identity_key_hash" in full.columns and len(full) == len(req)
+    with pytest.raises(UsageError, match="must include request_id"):
+        drawn.registered("w1", columns=("carry_over",))
+    with pytest.raises(UsageError, match="be among"):
+        drawn.registered("w1", columns=("request_id", "slots; DROP TABLE requests"))

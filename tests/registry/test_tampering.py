@@ -221,8 +221,8 @@ def test_a_receipt_detects_a_deleted_row(path: Path) -> None:
 def test_a_receipt_detects_a_consistently_rewritten_chain(path: Path) -> None:
     """The operator edits an early request and recomputes every hash after it: the chain is
     self-consistent again, but the receipts applicants hold are not in it any more."""
+    from slotopt.registry.bulk import parse_slots
     from slotopt.registry.chain import receipt_hash, request_digest
-    from slotopt.registry.store import parse_slots
 
     rid = person_request(path, "w1")
     doc = doc_of(path, rid, "w1")
@@ -319,3 +319,22 @@ def test_a_batch_drawn_after_the_receipt_is_a_note_not_a_problem(tmp_path: Path)
 def test_a_malformed_receipt_is_an_input_error(reg: Registry, doc: object) -> None:
     with pytest.raises(InstanceError, match="receipt"):
         verify_receipt(reg, doc, source="r.json")
+
+
+def test_an_unranked_slot_rewritten_with_rank_minus_one_is_named(path: Path) -> None:
+    # -1 is how the bulk check writes "unranked" internally; a stored -1 is still a change.
+    tamper(
+        path, "requests", "UPDATE requests SET slots = replace(slots, 'null', '-1') WHERE seq = 5"
+    )
+    got = problems(path)
+    assert len(got) == 1 and "(receipt seq 5)" in got[0] and "not what its receipt fixed" in got[0]
+
+
+def test_unreadable_slots_leave_every_other_row_its_own_verdict(path: Path) -> None:
+    # One row's slots are not JSON (the bulk check gives way to row-by-row); another row's tier
+    # changed; both are named, and nothing else.
+    tamper(path, "requests", "UPDATE requests SET slots = '[[' WHERE seq = 9")
+    tamper(path, "requests", "UPDATE requests SET priority_tier = 0 WHERE seq = 33")
+    got = problems(path)
+    assert len(got) == 2
+    assert "(receipt seq 9)" in got[0] and "(receipt seq 33)" in got[1]

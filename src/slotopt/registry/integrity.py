@@ -25,9 +25,10 @@ import sqlite3
 from dataclasses import dataclass
 
 from slotopt.engines.commitment import reveal_matches
+from slotopt.registry.bulk import parse_slots
 from slotopt.registry.chain import GENESIS, RECEIPT_TAG, allocation_digest, request_digest
 from slotopt.registry.schema import APPEND_ONLY
-from slotopt.registry.store import ChainHead, Registry, parse_slots
+from slotopt.registry.store import ChainHead, Registry
 
 __all__ = ["IntegrityReport", "check_registry"]
 

@@ -34,9 +34,10 @@ from typing import Any
 
 from slotopt._version import __version__
 from slotopt.errors import InstanceError, UsageError
+from slotopt.registry.bulk import parse_slots
 from slotopt.registry.chain import GENESIS, Receipt, request_digest
 from slotopt.registry.integrity import check_registry
-from slotopt.registry.store import Registry, parse_slots
+from slotopt.registry.store import Registry
 
 __all__ = ["FORMAT", "ReceiptCheck", "receipt_document", "verify_receipt"]
 

@@ -21,7 +21,7 @@ audit and the receipts need. Choices (docs/audit.md explains them for an operato
 
 from __future__ import annotations
 
-import hashlib
+import itertools
 import json
 import re
 import sqlite3
@@ -35,17 +35,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from slotopt.engines.batch.codes import locate, object_array
+from slotopt.engines.batch.gcpause import without_gc
 from slotopt.engines.batch.types import DrawResult
 from slotopt.engines.commitment import draw_seed, reveal_matches
 from slotopt.errors import InstanceError, SlotoptError, UsageError
-from slotopt.registry.chain import (
-    GENESIS,
-    RECEIPT_TAG,
-    REQUEST_TAG,
-    Receipt,
-    allocation_digest,
-    request_digest,
+from slotopt.registry.bulk import (
+    GroupedSlots,
+    chain_hashes,
+    digest_tails,
+    group_slots,
+    parse_slot_texts,
+    request_digests,
+    slots_json,
 )
+from slotopt.registry.chain import GENESIS, Receipt, allocation_digest, request_digest
 from slotopt.registry.schema import MIGRATIONS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -54,6 +58,17 @@ if TYPE_CHECKING:
 __all__ = ["Registry", "RegistryError", "SchemaError"]
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+#: Columns of ``requests`` that :meth:`Registry.registered` reads by default, in this order.
+REGISTERED_COLUMNS = (
+    "request_id",
+    "identity_key_hash",
+    "registered_at",
+    "priority_tier",
+    "carry_over",
+    "seq",
+)
+#: What a published draw carries of the registrations: the draw's inputs, nothing more.
+AUDITED_COLUMNS = ("request_id", "priority_tier", "carry_over", "registered_at")
 SYNCHRONOUS = ("FULL", "NORMAL")
 
 
@@ -81,15 +96,18 @@ def _check_text(value: object, what: str) -> str:
     return text
 
 
-def _int_list(df: pd.DataFrame, col: str, what: str) -> list[int]:
+def _int_array(df: pd.DataFrame, col: str, what: str) -> np.ndarray:
     s = df[col]
     if s.isna().any():
         raise UsageError(f"{what}: column {col} has missing values")
     try:
-        values = s.to_numpy(dtype=np.int64)
+        return s.to_numpy(dtype=np.int64)
     except (TypeError, ValueError):
         raise UsageError(f"{what}: column {col} must hold integers") from None
-    return values.tolist()
+
+
+def _int_list(df: pd.DataFrame, col: str, what: str) -> list[int]:
+    return _int_array(df, col, what).tolist()
 
 
 def _params_json(params: Mapping[str, Any]) -> str:
@@ -316,6 +334,7 @@ class Registry:
         seqs, hashes, prevs = self._append(prepared)
         return Receipt(seqs[0], batch, rid, ikh, values[0], digest, prevs[0], hashes[0])
 
+    @without_gc
     def register(
         self, batch: str, requests: pd.DataFrame, request_slots: pd.DataFrame
     ) -> pd.DataFrame:
@@ -355,47 +374,52 @@ class Registry:
         """Append the prepared requests to the chain in one transaction (idempotent)."""
         what = f"register(batch {p.batch!r})"
         n = len(p.rid)
-        seqs, hashes, prevs = [0] * n, [""] * n, [""] * n
-        sha = hashlib.sha256
         with self._write() as c:
             stored = self._stored_receipts(c, p.batch, p.rid)
             head = self._head(c)
-            seq, prev = head.seq, head.receipt_hash
-            rows: list[tuple[Any, ...]] = []
-            # receipt_hash() inlined for speed; the tests check both agree.
-            tag = f"{RECEIPT_TAG}\0"
-            tail = f"\0{p.batch}\0"
-            for i, r in enumerate(p.rid):
-                old = stored.get(r)
-                if old is not None:
+            if stored:
+                seqs, hashes, prevs = [0] * n, [""] * n, [""] * n
+                new = []
+                for i, r in enumerate(p.rid):
+                    old = stored.get(r)
+                    if old is None:
+                        new.append(i)
+                        continue
                     if old.request_digest != p.digest[i]:
                         raise RegistryError(
                             f"{what}: request {r!r} was registered before (receipt {old.seq}) "
                             "with other content; a registered request cannot change"
                         )
                     seqs[i], hashes[i], prevs[i] = old.seq, old.receipt_hash, old.prev_hash
-                    continue
-                seq += 1
-                text = f"{tag}{seq}{tail}{r}\0{p.ikh[i]}\0{p.reg[i]}\0{p.digest[i]}\0{prev}"
-                h = sha(text.encode()).hexdigest()
-                rows.append(
-                    (
-                        seq,
-                        p.batch,
-                        r,
-                        p.ikh[i],
-                        p.reg[i],
-                        p.tier[i],
-                        p.carry[i],
-                        p.slots[i],
-                        p.digest[i],
-                        prev,
-                        h,
-                    )
-                )
-                seqs[i], hashes[i], prevs[i] = seq, h, prev
-                prev = h
-            c.executemany("INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                fresh = p.subset(new)
+            else:
+                new, fresh = list(range(n)), p
+            first = head.seq + 1
+            chained = chain_hashes(
+                first, head.receipt_hash, p.batch, fresh.rid, fresh.ikh, fresh.reg, fresh.digest
+            )
+            before = [head.receipt_hash, *chained[:-1]] if chained else []
+            c.executemany(
+                "INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                zip(
+                    range(first, first + len(new)),
+                    itertools.repeat(p.batch),
+                    fresh.rid,
+                    fresh.ikh,
+                    fresh.reg,
+                    fresh.tier,
+                    fresh.carry,
+                    fresh.slots,
+                    fresh.digest,
+                    before,
+                    chained,
+                    strict=False,  # repeat() is endless; the other columns have len(new) rows
+                ),
+            )
+        if not stored:
+            return list(range(first, first + n)), chained, before
+        for k, i in enumerate(new):
+            seqs[i], hashes[i], prevs[i] = first + k, chained[k], before[k]
         return seqs, hashes, prevs
 
     @staticmethod
@@ -445,6 +469,7 @@ class Registry:
                 (batch, com, public_randomness, head.seq, head.receipt_hash),
             )
 
+    @without_gc
     def record_draw(
         self,
         batch: str,
@@ -538,30 +563,34 @@ class Registry:
         """One ``draw_requests`` row per request: its inputs and its outcome, by request id."""
         what = f"record_draw(batch {batch!r})"
         rid = _text_column(req["request_id"], what, "request_id")
-        slots_json = _group_slots(rid, acc, what, tails=False).json
-        slot_ids = sl["slot_id"].astype(str).tolist()
-        wait = np.zeros(len(req), dtype=np.int64)
+        n = len(rid)
+        docs = slots_json(_group_slots(rid, acc, what))
+        slot_ids = np.array([*sl["slot_id"].astype(str).tolist(), None], dtype=object)
+        wait = np.zeros(n, dtype=np.int64)
         wait[result.waitlist] = np.arange(1, len(result.waitlist) + 1)
-        tickets = (
-            result.tickets if result.tickets is not None else np.ones(len(req), dtype=np.int64)
-        )
-        rows = [
-            (batch, r, tier, carry, at, js, slot_ids[s] if s >= 0 else None, p, w or None, t)
-            for r, tier, carry, at, js, s, p, w, t in zip(
-                rid,
-                _int_list(req, "priority_tier", what),
-                _int_list(req, "carry_over", what),
-                _int_list(req, "registered_at", what),
-                slots_json,
-                result.slot_of_request.tolist(),
-                result.lottery_position.tolist(),
-                wait.tolist(),
-                tickets.tolist(),
+        tickets = result.tickets if result.tickets is not None else np.ones(n, dtype=np.int64)
+        # Rows by request id (code points), as SQL's ORDER BY request_id returns them.
+        order = np.array(sorted(range(n), key=rid.__getitem__), dtype=np.int64)
+
+        def ordered(values: Sequence[Any]) -> list[Any]:
+            return np.asarray(values, dtype=object)[order].tolist() if n else []
+
+        waiting = wait[order]
+        return list(
+            zip(
+                itertools.repeat(batch, n),
+                ordered(rid),
+                _int_array(req, "priority_tier", what)[order].tolist(),
+                _int_array(req, "carry_over", what)[order].tolist(),
+                _int_array(req, "registered_at", what)[order].tolist(),
+                ordered(docs),
+                slot_ids[result.slot_of_request[order]].tolist(),
+                result.lottery_position[order].tolist(),
+                [w or None for w in waiting.tolist()],
+                np.asarray(tickets, dtype=np.int64)[order].tolist(),
                 strict=True,
             )
-        ]
-        rows.sort(key=lambda t: t[1])
-        return rows
+        )
 
     @staticmethod
     def _insert_slots(c: sqlite3.Connection, batch: str, sl: pd.DataFrame) -> None:
@@ -631,7 +660,12 @@ class Registry:
     def _frame(self, sql: str, args: Iterable[Any] = ()) -> pd.DataFrame:
         cur = self._conn.execute(sql, tuple(args))
         cols = [d[0] for d in cur.description]
-        return pd.DataFrame(cur.fetchall(), columns=cols)
+        rows = cur.fetchall()
+        if not rows:
+            return pd.DataFrame(rows, columns=cols)
+        # Column by column: a million rows of tuples would go through pandas' row-wise path.
+        columns = (list(c) for c in zip(*rows, strict=True))
+        return pd.DataFrame(dict(zip(cols, columns, strict=True)))
 
     def batches(self) -> list[str]:
         """Every batch the registry knows, in the order of its first receipt or commitment."""
@@ -649,13 +683,28 @@ class Registry:
             return self._frame("SELECT * FROM receipts ORDER BY seq")
         return self._frame("SELECT * FROM receipts WHERE batch = ? ORDER BY seq", (batch,))
 
-    def registered(self, batch: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """``(requests, request_slots)`` as registered in ``batch``, in chain order."""
+    @without_gc
+    def registered(
+        self, batch: str, *, columns: Sequence[str] = REGISTERED_COLUMNS
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``(requests, request_slots)`` as registered in ``batch``, in chain order.
+
+        ``columns`` of ``requests`` to read (``slots`` is read always and becomes
+        ``request_slots``); an audit needs only the draw's inputs, not the identity hashes.
+        """
+        unknown = [c for c in columns if c not in REGISTERED_COLUMNS]
+        if unknown or "request_id" not in columns:
+            allowed = ", ".join(REGISTERED_COLUMNS)
+            raise UsageError(
+                f"registered(): columns must include request_id and be among {allowed}; "
+                f"got {list(columns)}"
+            )
         req = self._frame(
-            "SELECT request_id, identity_key_hash, registered_at, priority_tier, carry_over, "
-            "seq, slots FROM requests WHERE batch = ? ORDER BY seq",
+            f"SELECT {', '.join(columns)}, slots FROM requests WHERE batch = ? ORDER BY seq",
             (batch,),
         )
+        if req.empty:
+            req = pd.DataFrame(columns=[*columns, "slots"])
         acc = _slot_frame(req["request_id"].tolist(), req.pop("slots").tolist())
         return req, acc
 
@@ -675,6 +724,7 @@ class Registry:
         d["params"] = json.loads(d["params"])
         return d
 
+    @without_gc
     def draw_inputs(self, batch: str) -> dict[str, pd.DataFrame]:
         """The exact inputs of ``batch``'s draw: ``requests``, ``request_slots``, ``slots``."""
         req = self._frame(
@@ -697,6 +747,36 @@ class Registry:
             (batch,),
         )
 
+    def _draw_frames(self, batch: str) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+        """:meth:`draw_inputs` and :meth:`allocations` from one read of ``draw_requests``."""
+        rows = self._conn.execute(
+            "SELECT request_id, priority_tier, carry_over, registered_at, slots, slot_id, "
+            "lottery_position, waitlist_position, tickets "
+            "FROM draw_requests WHERE batch = ? ORDER BY request_id",
+            (batch,),
+        ).fetchall()
+        if not rows:
+            return self.draw_inputs(batch), self.allocations(batch)
+        cols = [list(c) for c in zip(*rows, strict=True)]
+        del rows
+        first = ["request_id", "priority_tier", "carry_over", "registered_at"]
+        req = pd.DataFrame(dict(zip(first, cols[:4], strict=True)))
+        sl = self._frame(
+            "SELECT slot_id, capacity FROM draw_slots WHERE batch = ? ORDER BY slot_id", (batch,)
+        )
+        inputs = {"requests": req, "request_slots": _slot_frame(cols[0], cols[4]), "slots": sl}
+        by_position = np.argsort(np.asarray(cols[6], dtype=np.int64), kind="stable")
+        names = ["request_id", "slot_id", "lottery_position", "waitlist_position", "tickets"]
+        picked = [cols[0], *cols[5:]]
+        allocation = pd.DataFrame(
+            {
+                name: np.asarray(values, dtype=object)[by_position].tolist()
+                for name, values in zip(names, picked, strict=True)
+            }
+        )
+        return inputs, allocation
+
+    @without_gc
     def published_draw(self, batch: str) -> PublishedDraw:
         """What an auditor needs to recompute ``batch``'s draw, with its registrations.
 
@@ -715,8 +795,8 @@ class Registry:
                 f"{', '.join(drawn) or 'none'}"
             )
         com = self.commitment(batch)
-        inputs = self.draw_inputs(batch)
-        registered, registered_slots = self.registered(batch)
+        inputs, allocation = self._draw_frames(batch)
+        registered, registered_slots = self.registered(batch, columns=AUDITED_COLUMNS)
         return PublishedDraw(
             batch=batch,
             mechanism=str(d["mechanism"]),
@@ -729,7 +809,7 @@ class Registry:
             requests=inputs["requests"],
             request_slots=inputs["request_slots"],
             slots=inputs["slots"],
-            allocation=self.allocations(batch),
+            allocation=allocation,
             registered=registered,
             registered_slots=registered_slots,
             source=str(self.path),
@@ -755,22 +835,67 @@ class _Prepared:
     digest: list[str]
     slots: list[str]
 
+    def subset(self, keep: list[int]) -> _Prepared:
+        """The requests at positions ``keep``, in that order."""
+
+        def pick(values: list[Any]) -> list[Any]:
+            return [values[i] for i in keep]
+
+        return _Prepared(
+            self.batch,
+            pick(self.rid),
+            pick(self.ikh),
+            pick(self.reg),
+            pick(self.tier),
+            pick(self.carry),
+            pick(self.digest),
+            pick(self.slots),
+        )
+
 
 def _text_column(s: pd.Series, what: str, col: str) -> list[str]:
-    text = s.astype(str)
-    bad = text.str.len().eq(0) | text.str.contains("\0", regex=False)
-    if bad.any():
+    text = s.astype(str).tolist()
+    if text and (min(map(len, text)) == 0 or "\0" in "".join(text)):
+        first = next(i for i, t in enumerate(text) if not t or "\0" in t)
         raise UsageError(
-            f"{what}: {col} {s.iloc[int(np.flatnonzero(bad.to_numpy())[0])]!r} must be a "
-            "non-empty string without NUL characters"
+            f"{what}: {col} {s.iloc[first]!r} must be a non-empty string without NUL characters"
         )
-    return text.tolist()
+    return text
 
 
 def _nullable_ints(s: pd.Series) -> list[int | None]:
     arr = pd.array(s, dtype="Int64")
     values = arr.to_numpy(dtype=np.int64, na_value=0).tolist()
     return [None if m else v for v, m in zip(values, arr.isna().tolist(), strict=True)]
+
+
+def _ranks(request_slots: pd.DataFrame, what: str) -> np.ndarray:
+    """The ``rank`` column as int64, -1 where unranked (or no column); a rank below 1 is refused."""
+    if "rank" not in request_slots.columns:
+        return np.full(len(request_slots), -1, dtype=np.int64)
+    arr = pd.array(request_slots["rank"], dtype="Int64")
+    missing = arr.isna()
+    values = arr.to_numpy(dtype=np.int64, na_value=-1)
+    if bool((values[~missing] < 1).any()):
+        raise UsageError(f"{what}: a rank must be >= 1 (or empty)")
+    return values
+
+
+_HEX_DIGITS = b"0123456789abcdef"
+
+
+def _check_hashes(values: list[str], what: str) -> None:
+    """Every value is 64 lowercase hex digits (checked on the joined text, then located)."""
+    joined = "".join(values)
+    if (
+        len(joined) == 64 * len(values)
+        and joined.isascii()
+        and not joined.encode().translate(None, _HEX_DIGITS)
+        and all(len(v) == 64 for v in values)
+    ):
+        return
+    bad = next(v for v in values if not _HEX64.match(v) or len(v) != 64)
+    raise UsageError(f"{what}: identity_key_hash {bad!r} is not 64 lowercase hex digits")
 
 
 def _prepare(batch: str, requests: pd.DataFrame, request_slots: pd.DataFrame) -> _Prepared:
@@ -782,98 +907,57 @@ def _prepare(batch: str, requests: pd.DataFrame, request_slots: pd.DataFrame) ->
     ]
     if missing:
         raise UsageError(f"{what}: missing column(s) {', '.join(missing)}")
-    rid_s = pd.Series(_text_column(requests["request_id"], what, "request_id"), dtype=object)
-    dup = rid_s.duplicated()
-    if dup.any():
-        raise UsageError(f"{what}: request_id {rid_s[dup].iloc[0]!r} appears twice")
-    ikh_s = requests["identity_key_hash"].astype(str)
-    bad = ~ikh_s.str.fullmatch(r"[0-9a-f]{64}")
-    if bad.any():
-        raise UsageError(
-            f"{what}: identity_key_hash {ikh_s[bad].iloc[0]!r} is not 64 lowercase hex digits"
-        )
+    rid = _text_column(requests["request_id"], what, "request_id")
+    if len(set(rid)) != len(rid):
+        rid_s = pd.Series(rid, dtype=object)
+        raise UsageError(f"{what}: request_id {rid_s[rid_s.duplicated()].iloc[0]!r} appears twice")
+    ikh = requests["identity_key_hash"].astype(str).tolist()
+    _check_hashes(ikh, what)
     reg = _int_list(requests, "registered_at", what)
     tier = _int_list(requests, "priority_tier", what)
     carry = _int_list(requests, "carry_over", what)
     if min(tier, default=0) < 0 or min(carry, default=0) < 0:
         raise UsageError(f"{what}: priority_tier and carry_over must be >= 0")
-    rid, ikh = rid_s.tolist(), ikh_s.tolist()
-
     grouped = _group_slots(rid, request_slots, what)
-
-    # request_digest() inlined for speed (a million requests); the tests check both agree.
-    sha = hashlib.sha256
-    head = f"{REQUEST_TAG}\0{batch}\0"
-    digest = []
-    tails = grouped.tails
-    for i, r in enumerate(rid):
-        text = f"{head}{r}\0{ikh[i]}\0{reg[i]}\0{tier[i]}\0{carry[i]}{tails[i]}"
-        digest.append(sha(text.encode()).hexdigest())
-    return _Prepared(batch, rid, ikh, reg, tier, carry, digest, grouped.json)
+    digest = request_digests(batch, rid, ikh, reg, tier, carry, digest_tails(grouped))
+    return _Prepared(batch, rid, ikh, reg, tier, carry, digest, slots_json(grouped))
 
 
-@dataclass(frozen=True)
-class _Grouped:
-    """Acceptable slots per request, in slot-id order: the request digest's tail
-    (``NUL slot_id NUL rank`` for each) and the stored JSON (``[["slot_id", rank], ...]``)."""
-
-    tails: list[str]
-    json: list[str]
-
-
-def _group_slots(
-    rid: list[str], request_slots: pd.DataFrame, what: str, *, tails: bool = True
-) -> _Grouped:
-    acc_code = pd.Index(pd.Series(rid, dtype=object)).get_indexer(
-        request_slots["request_id"].astype(str)
+def _group_slots(rid: list[str], request_slots: pd.DataFrame, what: str) -> GroupedSlots:
+    """The acceptable slots of requests ``rid``, validated and in stored order."""
+    acc_code = locate(
+        object_array(request_slots["request_id"].astype(str)), np.asarray(rid, dtype=object)
     )
     if (acc_code < 0).any():
         stray = request_slots["request_id"].iloc[int(np.flatnonzero(acc_code < 0)[0])]
         raise UsageError(f"{what}: request_slots names request {stray!r}, not in requests")
     sid = _text_column(request_slots["slot_id"], what, "slot_id")
-    ranks = (
-        _nullable_ints(request_slots["rank"])
-        if "rank" in request_slots.columns
-        else [None] * len(sid)
-    )
-    if any(k is not None and k < 1 for k in ranks):
-        raise UsageError(f"{what}: a rank must be >= 1 (or empty)")
-    s_codes, uniques = pd.factorize(pd.Series(sid, dtype=object), sort=True)
-    order = np.lexsort((s_codes, acc_code))
-    a_sorted, s_sorted = acc_code[order], s_codes[order]
-    twice = np.flatnonzero((a_sorted[1:] == a_sorted[:-1]) & (s_sorted[1:] == s_sorted[:-1]))
+    g = group_slots(len(rid), acc_code, np.asarray(sid, dtype=object), _ranks(request_slots, what))
+    owner = np.repeat(np.arange(len(rid), dtype=np.int64), np.diff(g.indptr))
+    twice = np.flatnonzero((owner[1:] == owner[:-1]) & (g.slot_code[1:] == g.slot_code[:-1]))
     if len(twice):
-        k = int(order[twice[0]])
+        k = int(g.order[twice[0]])
         raise UsageError(f"{what}: request {rid[acc_code[k]]!r} lists slot {sid[k]!r} twice")
-    ptr = np.zeros(len(rid) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(acc_code, minlength=len(rid)), out=ptr[1:])
-    bounds = ptr.tolist()
-    encoded = [json.dumps(str(u)) for u in uniques]  # JSON-escaped once per distinct slot
-    ks = order.tolist()
-    json_parts = [
-        f"[{encoded[code]},{'null' if ranks[k] is None else ranks[k]}]"
-        for k, code in zip(ks, s_sorted.tolist(), strict=True)
-    ]
-    docs = ["[" + ",".join(json_parts[bounds[i] : bounds[i + 1]]) + "]" for i in range(len(rid))]
-    if not tails:
-        return _Grouped([], docs)
-    tail_parts = [f"\0{sid[k]}\0{'' if ranks[k] is None else ranks[k]}" for k in ks]
-    return _Grouped(["".join(tail_parts[bounds[i] : bounds[i + 1]]) for i in range(len(rid))], docs)
+    return g
 
 
 def _slots_json(pairs: Sequence[tuple[str, int | None]]) -> str:
-    """The stored JSON of sorted ``(slot_id, rank)`` pairs (same text as ``_group_slots``)."""
+    """The stored JSON of sorted ``(slot_id, rank)`` pairs (same text as :func:`slots_json`)."""
     return "[" + ",".join(f"[{json.dumps(s)},{'null' if k is None else k}]" for s, k in pairs) + "]"
-
-
-def parse_slots(text: str) -> list[tuple[str, int | None]]:
-    """``(slot_id, rank)`` pairs of a stored ``slots`` column (rank None when unranked)."""
-    return [(str(s), None if k is None else int(k)) for s, k in json.loads(text)]
 
 
 def _slot_frame(rid: list[str], slots: list[str]) -> pd.DataFrame:
     """``request_id``, ``slot_id``, ``rank`` (nullable) from stored ``slots`` columns."""
-    rows = [(r, s, k) for r, text in zip(rid, slots, strict=True) for s, k in parse_slots(text)]
-    df = pd.DataFrame(rows, columns=["request_id", "slot_id", "rank"], dtype=object)
-    df["rank"] = pd.array(df["rank"].tolist(), dtype="Int64")
-    return df
+    if len(rid) != len(slots):
+        raise ValueError(f"{len(rid)} request ids for {len(slots)} slots columns")
+    counts, sid, rank = parse_slot_texts(slots)
+    ranks = np.array(rank, dtype=object)
+    unranked = np.array([k is None for k in rank], dtype=bool)
+    values = np.where(unranked, 0, ranks).astype(np.int64) if len(ranks) else np.zeros(0, np.int64)
+    return pd.DataFrame(
+        {
+            "request_id": pd.Series(np.repeat(np.array(rid, dtype=object), counts), dtype=object),
+            "slot_id": pd.Series(np.array(sid, dtype=object), dtype=object),
+            "rank": pd.arrays.IntegerArray(values, unranked.astype(bool)),
+        }
+    )

@@ -36,6 +36,8 @@ import pandas as pd
 from scipy import stats
 
 from slotopt.engines.batch import draw, requests_from_frames
+from slotopt.engines.batch.codes import dense_codes, locate
+from slotopt.engines.batch.gcpause import without_gc
 from slotopt.engines.commitment import draw_seed, reveal_matches
 from slotopt.errors import InstanceError
 
@@ -358,6 +360,112 @@ def _list_differences(pub: PublishedDraw) -> list[Difference]:
     reg = pub.registered
     if reg is None:
         return []
+    a_ids = pub.requests["request_id"].astype(str).tolist()
+    b_ids = reg["request_id"].astype(str).tolist()
+    if len(set(a_ids)) == len(a_ids) and len(set(b_ids)) == len(b_ids):
+        return _unique_list_differences(pub, reg, a_ids, b_ids)
+    return _list_differences_by_label(pub, reg)
+
+
+def _unique_list_differences(
+    pub: PublishedDraw, reg: pd.DataFrame, a_ids: list[str], b_ids: list[str]
+) -> list[Difference]:
+    """:func:`_list_differences_by_label` for unique request ids on both sides, with arrays.
+
+    The differences come in the same order: by request id, and for one request presence, then
+    the columns in order, then acceptable slots by slot id.
+    """
+    in_b = locate(np.asarray(a_ids, dtype=object), np.asarray(b_ids, dtype=object))
+    in_a = np.zeros(len(b_ids), dtype=bool)
+    in_a[in_b[in_b >= 0]] = True
+    diffs: list[Difference] = []
+    for k in np.flatnonzero(~in_a).tolist():
+        rid = b_ids[k]
+        diffs.append(Difference(rid, "presence", "not in the draw", "registered", "registrations"))
+    for k in np.flatnonzero(in_b < 0).tolist():
+        rid = a_ids[k]
+        diffs.append(
+            Difference(rid, "presence", "in the draw", "never registered", "registrations")
+        )
+    common_a = np.flatnonzero(in_b >= 0)
+    common_b = in_b[common_a]
+    for col in ["priority_tier", "carry_over", "registered_at"]:
+        x = pub.requests[col].to_numpy()[common_a].astype(np.int64)
+        y = reg[col].to_numpy()[common_b].astype(np.int64)
+        for k in np.flatnonzero(x != y).tolist():
+            diffs.append(
+                Difference(a_ids[int(common_a[k])], col, int(x[k]), int(y[k]), "registered")
+            )
+    if pub.registered_slots is not None:
+        slots = _slot_differences(pub.request_slots, pub.registered_slots, a_ids, in_b)
+        if slots is None:
+            return _list_differences_by_label(pub, reg)
+        diffs.extend(slots)
+    diffs.sort(key=lambda d: str(d.request_id))
+    return diffs
+
+
+def _slot_differences(
+    drawn: pd.DataFrame, registered: pd.DataFrame, a_ids: list[str], in_b: np.ndarray
+) -> list[Difference] | None:
+    """Acceptable slots listed on one side only, for requests in both (by request, slot);
+    None when (request, slot, rank) codes would not fit one int64."""
+    common = np.asarray(a_ids, dtype=object)[in_b >= 0]
+
+    def keyed(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        r = locate(df["request_id"].astype(str).to_numpy(dtype=object), common)
+        rk = (
+            pd.array(df["rank"], dtype="Int64")
+            if "rank" in df
+            else pd.array([pd.NA] * len(df), dtype="Int64")
+        )
+        keep = r >= 0
+        ranks = np.asarray(rk.to_numpy(dtype=object))[keep]
+        return r[keep], df["slot_id"].astype(str).to_numpy(dtype=object)[keep], ranks
+
+    ra, sa, ka = keyed(drawn)
+    rb, sb, kb = keyed(registered)
+    s_code, s_uniques = pd.factorize(np.concatenate([sa, sb]), sort=True)
+    k_all = pd.array(np.concatenate([ka, kb]), dtype="Int64")
+    k_code, k_uniques = pd.factorize(k_all, sort=True, use_na_sentinel=False)
+    side = np.concatenate([np.zeros(len(ra), dtype=np.int64), np.ones(len(rb), dtype=np.int64)])
+    r_all = np.concatenate([ra, rb]).astype(np.int64)
+    if (len(common) + 1) * (len(s_uniques) + 1) * (len(k_uniques) + 1) >= 2**62:
+        return None
+    packed = (r_all * (len(s_uniques) + 1) + s_code) * (len(k_uniques) + 1) + k_code
+    ua = dense_codes(packed[side == 0])[0]
+    ub = dense_codes(packed[side == 1])[0]
+    if np.array_equal(ua, ub):
+        return []
+    only_a = np.setdiff1d(ua, ub, assume_unique=True)
+    only_b = np.setdiff1d(ub, ua, assume_unique=True)
+    keys = np.concatenate([only_a, only_b])
+    listed = np.concatenate([np.ones(len(only_a), dtype=bool), np.zeros(len(only_b), dtype=bool)])
+    k_of = keys % (len(k_uniques) + 1)
+    rest = keys // (len(k_uniques) + 1)
+    s_of = rest % (len(s_uniques) + 1)
+    r_of = rest // (len(s_uniques) + 1)
+    order = np.lexsort((~listed, s_of, r_of))
+    out = []
+    names = common.tolist()
+    for i in order.tolist():
+        rank = k_uniques[int(k_of[i])]
+        k = None if rank is pd.NA else int(rank)
+        drawn_here = bool(listed[i])
+        out.append(
+            Difference(
+                names[int(r_of[i])],
+                f"acceptable slot {str(s_uniques[int(s_of[i])])!r} (rank {k})",
+                "listed" if drawn_here else "not listed",
+                "not listed" if drawn_here else "listed",
+                "registered",
+            )
+        )
+    return out
+
+
+def _list_differences_by_label(pub: PublishedDraw, reg: pd.DataFrame) -> list[Difference]:
+    """Every difference between the request lists, by pandas labels (any ids, even repeated)."""
     cols = ["priority_tier", "carry_over", "registered_at"]
     a = pub.requests.set_index(pub.requests["request_id"].astype(str))
     b = reg.set_index(reg["request_id"].astype(str))
@@ -401,6 +509,7 @@ def _list_differences(pub: PublishedDraw) -> list[Difference]:
     return diffs
 
 
+@without_gc
 def audit_draw(
     pub: PublishedDraw, *, alpha: float = 1e-3, day_seconds: int = 86_400
 ) -> AuditReport:
@@ -462,12 +571,17 @@ def audit_draw(
 
     alloc = pub.allocation.copy()
     alloc["request_id"] = alloc["request_id"].astype(str)
-    won_pub = alloc.set_index("request_id")["slot_id"].notna()
+    pub_ids = alloc["request_id"].tolist()
+    # Request by request with arrays when ids are unique and every position is published;
+    # pandas labels otherwise (same report).
+    by_array = len(set(pub_ids)) == len(pub_ids) and not alloc["lottery_position"].isna().any()
+    won_pub = alloc["slot_id"].notna().to_numpy(dtype=bool)
     n_alloc_pub = int(won_pub.sum())
     alloc_diffs: list[Difference] = []
     n_diff = 0
     n_alloc_re: int | None = None
-    tickets: pd.Series | None = None
+    drawn_ids: list[str] | None = None
+    tickets: np.ndarray | None = None
     try:
         requests, slots = requests_from_frames(pub.requests, pub.request_slots, pub.slots)
     except InstanceError as exc:
@@ -476,14 +590,26 @@ def audit_draw(
         result = draw(
             pub.mechanism, requests, slots, seed=seed, context=pub.context, **dict(pub.params)
         )
-        re_df = result.allocation(requests, slots)
-        re_df["request_id"] = re_df["request_id"].astype(str)
-        tickets = pd.Series(
-            result.tickets if result.tickets is not None else np.ones(requests.n_requests),
-            index=pd.Index(requests.request_id.astype(str)),
+        drawn_ids = requests.request_id.astype(str).tolist()
+        tickets = (
+            result.tickets
+            if result.tickets is not None
+            else np.ones(requests.n_requests, dtype=np.int64)
         )
         n_alloc_re = result.n_allocated
-        alloc_diffs, n_diff = _allocation_differences(alloc, re_df, MAX_DIFFERENCES)
+        if by_array:
+            with_none = np.concatenate([slots.slot_id, np.array([None], dtype=object)])
+            slot_of = with_none[result.slot_of_request]
+            if _same_by_position(alloc, pub_ids, drawn_ids, slot_of, result.lottery_position):
+                alloc_diffs, n_diff = [], 0
+            else:
+                alloc_diffs, n_diff = _allocation_differences_by_array(
+                    alloc, pub_ids, drawn_ids, slot_of, result.lottery_position, MAX_DIFFERENCES
+                )
+        else:
+            re_df = result.allocation(requests, slots)
+            re_df["request_id"] = re_df["request_id"].astype(str)
+            alloc_diffs, n_diff = _allocation_differences(alloc, re_df, MAX_DIFFERENCES)
         checks.append(
             AuditCheck(
                 "recompute",
@@ -512,13 +638,18 @@ def audit_draw(
         checks.append(AuditCheck("registration time", True, indep.note))
     else:
         req = pub.requests.copy()
-        req["request_id"] = req["request_id"].astype(str)
-        won = won_pub.reindex(req["request_id"]).fillna(False).to_numpy(dtype=bool)
-        tk = (
-            tickets.reindex(req["request_id"]).fillna(1).to_numpy(dtype=np.int64)
-            if tickets is not None
-            else np.ones(len(req), dtype=np.int64)
-        )
+        req_ids = req["request_id"].astype(str).tolist()
+        if by_array:
+            won = _aligned(req_ids, pub_ids, won_pub, False).astype(bool)
+        else:  # pandas labels (repeated published ids cannot be aligned: that raises)
+            won_by_id = pd.Series(won_pub, index=pd.Index(pub_ids))
+            won = won_by_id.reindex(req_ids).fillna(False).to_numpy(dtype=bool)
+        if tickets is None or drawn_ids is None:
+            tk = np.ones(len(req), dtype=np.int64)
+        elif drawn_ids == req_ids:
+            tk = np.asarray(tickets, dtype=np.int64)
+        else:
+            tk = _aligned(req_ids, drawn_ids, tickets, 1).astype(np.int64)
         strata = req["priority_tier"].to_numpy(dtype=np.int64) * (2**21) + tk
         indep = registration_time_test(
             req["registered_at"].to_numpy(dtype=np.int64), won, strata, day_seconds=day_seconds
@@ -543,6 +674,86 @@ def audit_draw(
         independence=indep,
         notes=tuple(notes),
     )
+
+
+def _same_by_position(
+    published: pd.DataFrame,
+    pub_ids: list[str],
+    drawn_ids: list[str],
+    slot_of: np.ndarray,
+    position: np.ndarray,
+) -> bool:
+    """Is the published allocation the recomputed one, row for row? Lottery positions are a
+    permutation of 1..R on both sides when it is, so rows pair up by position without looking
+    ids up; any other case is left to :func:`_allocation_differences_by_array`."""
+    n = len(drawn_ids)
+    pos = published["lottery_position"].to_numpy()
+    if len(pub_ids) != n or not n or not np.issubdtype(pos.dtype, np.integer):
+        return n == 0 and not pub_ids
+    pos = pos.astype(np.int64)
+    if pos.min() < 1 or pos.max() > n or np.bincount(pos, minlength=n + 1)[1:].min() != 1:
+        return False
+    at_position = np.empty(n, dtype=np.int64)
+    at_position[np.asarray(position, dtype=np.int64) - 1] = np.arange(n)
+    mine = at_position[pos - 1]  # the recomputed request at each published row's position
+    slot_pub = published["slot_id"].astype(object).where(published["slot_id"].notna(), None)
+    return bool(
+        (np.asarray(drawn_ids, dtype=object)[mine] == np.asarray(pub_ids, dtype=object)).all()
+        and (slot_of[mine] == slot_pub.to_numpy(dtype=object)).all()
+    )
+
+
+def _aligned(keys: list[str], ids: list[str], values: np.ndarray, missing: Any) -> np.ndarray:
+    """``values`` (one per unique id of ``ids``) looked up for each key; ``missing`` if absent."""
+    at = locate(np.asarray(keys, dtype=object), np.asarray(ids, dtype=object))
+    out = np.asarray(values)[np.maximum(at, 0)] if len(ids) else np.zeros(len(keys))
+    return np.where(at >= 0, out, missing)
+
+
+def _allocation_differences_by_array(
+    published: pd.DataFrame,
+    pub_ids: list[str],
+    drawn_ids: list[str],
+    slot_of: np.ndarray,
+    position: np.ndarray,
+    limit: int,
+) -> tuple[list[Difference], int]:
+    """:func:`_allocation_differences` for unique published ids with every position published:
+    the same differences in the same order (published lottery position, then request id)."""
+    at = locate(np.asarray(pub_ids, dtype=object), np.asarray(drawn_ids, dtype=object))
+    present = at >= 0
+    slot_a = (
+        published["slot_id"].astype(object).where(published["slot_id"].notna(), None).to_numpy()
+    )
+    pos_a = published["lottery_position"].to_numpy()
+    slot_b = np.full(len(pub_ids), None, dtype=object)
+    slot_b[present] = slot_of[at[present]]
+    pos_b = np.zeros(len(pub_ids), dtype=np.int64)
+    pos_b[present] = np.asarray(position)[at[present]]
+    slot_diff = (
+        present
+        & (slot_a != slot_b)
+        & ~(pd.isna(slot_a).astype(bool) & pd.isna(slot_b).astype(bool))
+    )
+    pos_diff = present & (pos_a != pos_b)
+    bad = np.flatnonzero(~present | slot_diff | pos_diff)
+    seen = np.zeros(len(drawn_ids), dtype=bool)
+    seen[at[present]] = True
+    unpublished = np.flatnonzero(~seen)  # recomputed rows nobody published
+    n = len(bad) + len(unpublished)
+    keyed = [(float(pos_a[k]), pub_ids[k], int(k)) for k in bad.tolist()]
+    keyed += [(np.inf, drawn_ids[k], -1) for k in unpublished.tolist()]
+    out = []
+    for _, rid, k in sorted(keyed)[:limit]:
+        if k < 0:
+            out.append(Difference(rid, "allocation row", "missing", "present"))
+        elif not present[k]:
+            out.append(Difference(rid, "allocation row", "present", "not in the draw's inputs"))
+        elif slot_diff[k]:
+            out.append(Difference(rid, "slot", slot_a[k], slot_b[k]))
+        else:
+            out.append(Difference(rid, "lottery position", int(pos_a[k]), int(pos_b[k])))
+    return out, n
 
 
 def _allocation_differences(

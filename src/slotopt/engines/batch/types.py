@@ -20,6 +20,8 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from slotopt.engines.batch.codes import lex_order, locate, object_array
+from slotopt.engines.batch.gcpause import without_gc
 from slotopt.instance._tables import Problems, check_ids, check_unique, integer_column
 
 __all__ = [
@@ -96,8 +98,7 @@ class BatchRequests:
             if self.acc_slot.min() < 0:
                 raise ValueError("BatchRequests.acc_slot holds slot indices >= 0")
             owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(ptr))
-            pair = np.sort(owner * (int(self.acc_slot.max()) + 1) + self.acc_slot)
-            if np.any(pair[1:] == pair[:-1]):
+            if _repeats(owner * (int(self.acc_slot.max()) + 1) + self.acc_slot):
                 raise ValueError("BatchRequests lists a (request, slot) pair twice")
         if len(set(ids.tolist())) != n:
             raise ValueError("BatchRequests.request_id must be unique (ids feed the lottery)")
@@ -206,6 +207,7 @@ class DrawResult:
 REQUESTS, REQUEST_SLOTS, SLOTS = "requests", "request_slots", "slots"
 
 
+@without_gc
 def requests_from_frames(
     requests_df: pd.DataFrame,
     request_slots_df: pd.DataFrame,
@@ -283,18 +285,17 @@ def requests_from_frames(
         rank = np.full(len(acc), -1, dtype=np.int64)
     problems.raise_if_any()
 
-    r_index = pd.Index(req["request_id"])
-    s_index = pd.Index(sl["slot_id"])
-    r_code = r_index.get_indexer(acc["request_id"])
-    s_code = s_index.get_indexer(acc["slot_id"])
+    req_ids = object_array(req["request_id"])
+    r_code = locate(object_array(acc["request_id"]), req_ids)
+    s_code = locate(object_array(acc["slot_id"]), object_array(sl["slot_id"]))
     problems.extend_rows(fp, "request_id", np.flatnonzero(r_code < 0), f"not a request_id of {fr}")
     problems.extend_rows(fp, "slot_id", np.flatnonzero(s_code < 0), f"not a slot_id of {fs}")
-    if (r_code >= 0).all() and (s_code >= 0).all():
-        pair = pd.Series(r_code * max(len(sl), 1) + s_code)
+    pair = r_code * max(len(sl), 1) + s_code
+    if (r_code >= 0).all() and (s_code >= 0).all() and _repeats(pair):
         problems.extend_rows(
             fp,
             "slot_id",
-            np.flatnonzero(pair.duplicated().to_numpy()),
+            np.flatnonzero(pd.Series(pair).duplicated().to_numpy()),
             "this request already lists this slot (list each pair once)",
         )
     problems.raise_if_any()
@@ -303,12 +304,12 @@ def requests_from_frames(
     cap, rank = cast(np.ndarray, cap), cast(np.ndarray, rank)
 
     # Pairs by request, then rank (unranked last), then slot index.
-    rank_key = np.where(rank < 0, np.iinfo(np.int64).max, rank)
-    order = np.lexsort((s_code, rank_key, r_code))
+    rank_key = np.where(rank < 0, max(int(rank.max(initial=0)), 0) + 1, rank)  # unranked last
+    order = lex_order(s_code, rank_key, r_code)
     indptr = np.zeros(len(req) + 1, dtype=np.int64)
     np.cumsum(np.bincount(r_code, minlength=len(req)), out=indptr[1:])
     requests = BatchRequests(
-        request_id=req["request_id"].to_numpy(dtype=object),
+        request_id=req_ids,
         priority_tier=tier,
         carry_over=carry,
         registered_at=reg,
@@ -316,8 +317,16 @@ def requests_from_frames(
         acc_slot=s_code[order],
         acc_rank=rank[order],
     )
-    slots = BatchSlots(slot_id=sl["slot_id"].to_numpy(dtype=object), capacity=cap)
+    slots = BatchSlots(slot_id=object_array(sl["slot_id"]), capacity=cap)
     return requests, slots
+
+
+def _repeats(key: np.ndarray) -> bool:
+    """Does some value of ``key`` occur twice? (No sort when it is increasing, the usual case.)"""
+    if len(key) < 2 or bool((key[1:] > key[:-1]).all()):
+        return False
+    ordered = np.sort(key)
+    return bool((ordered[1:] == ordered[:-1]).any())
 
 
 def requests_to_frames(
