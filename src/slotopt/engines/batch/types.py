@@ -112,9 +112,6 @@ class BatchRequests:
     def slots_of(self, r: int) -> np.ndarray:
         return self.acc_slot[self.acc_indptr[r] : self.acc_indptr[r + 1]]
 
-    def ranks_of(self, r: int) -> np.ndarray:
-        return self.acc_rank[self.acc_indptr[r] : self.acc_indptr[r + 1]]
-
 
 @dataclass(frozen=True, eq=False)
 class BatchSlots:
