@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from slotopt._atomic import atomic_folder, check_output_folder, write_json
 from slotopt._version import __version__
-from slotopt.engines.offer_set.estimate import ChoiceFit, Model, fit_choice_model
-from slotopt.instance.choices import load_choices, split_by
+
+if TYPE_CHECKING:  # scipy's optimiser loads only when a fit runs, not with the parser
+    from slotopt.engines.offer_set.estimate import ChoiceFit
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -68,6 +69,9 @@ def _row(group: str, fit: ChoiceFit) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     if args.out:
         check_output_folder(args.out, force=args.force, inputs=[args.choices])  # before fitting
+    from slotopt.engines.offer_set.estimate import Model, fit_choice_model
+    from slotopt.instance.choices import load_choices, split_by
+
     table = load_choices(args.choices)
     model: Model = "per_slot" if args.model == "per-slot" else "provider"
     fit_weights = False if args.no_weights else None

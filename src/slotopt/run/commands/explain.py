@@ -7,9 +7,7 @@ from pathlib import Path
 
 from slotopt.errors import InstanceError
 from slotopt.instance import MatchingInstance, load_instance
-from slotopt.instance.results import read_matching_result
 from slotopt.run.folders import recorded_instance
-from slotopt.run.matching_result import MatchingResult
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -32,6 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from slotopt.instance._tables import not_a_file, read_json, sha256_of
+    from slotopt.instance.results import read_matching_result
+    from slotopt.run.matching_result import MatchingResult  # the verify layer: scipy's graphs
 
     if not Path(args.result).is_dir():
         why = not_a_file(Path(args.result))

@@ -11,7 +11,6 @@ import sys
 
 from slotopt._atomic import check_output_folder
 from slotopt.instance import FORMATS, require_format, write_instance
-from slotopt.instance.generate import generate_hub, generate_prefecture, instance_statistics
 from slotopt.run.commands._args import non_negative_int, positive_float, positive_int
 
 SHAPES = ("prefecture", "hub")
@@ -110,6 +109,9 @@ def command_line(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    # the generator's distributions (scipy.stats) load only when it runs
+    from slotopt.instance.generate import generate_hub, generate_prefecture, instance_statistics
+
     check_output_folder(args.out, force=args.force)  # before generating
     table_format = getattr(args, "format", "csv")
     require_format(table_format)

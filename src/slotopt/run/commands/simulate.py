@@ -14,10 +14,6 @@ import time
 from pathlib import Path
 
 from slotopt._atomic import OutputExistsError
-from slotopt.engines.market.experiment import simulate_market
-from slotopt.instance.market import load_market
-from slotopt.run.market_result import MarketResult
-from slotopt.run.progress import Progress
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -50,6 +46,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.seed is not None and args.seed < 0:
         raise UsageError(f"--seed: expected a non-negative integer, got {args.seed}")
+    # the simulation (scipy.stats) and the plots (matplotlib) load only when it runs
+    from slotopt.engines.market.experiment import simulate_market
+    from slotopt.instance.market import load_market
+    from slotopt.run.market_result import MarketResult
+    from slotopt.run.progress import Progress
+
     inst = load_market(args.config)
     out: Path = args.out or Path("results") / f"market-{inst.name}"
     if out.exists() and not args.force:
