@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from slotopt.engines.matching import kernel
+from slotopt.engines.matching import kernel, layout
 from slotopt.instance.matching import ApplicantTypes, MatchingInstance
 
 COMPILE_ABOVE = 20_000
@@ -79,7 +79,17 @@ def greedy_matching(
     types = inst.types
     order = np.asarray(order, dtype=np.int64)
     t_indptr = types.indptr.astype(np.int64)
-    t_slots = least_contested_first(types, inst.capacity)
+    loops = _loops(len(order), compiled)
+    t_slots = None
+    if loops is not None:
+        try:
+            t_slots = layout.least_contested_compiled(
+                loops, t_indptr, types.slots, types.size, inst.capacity
+            )
+        except Exception:  # a numba that imports but cannot compile: the numpy version
+            layout.mark_unusable()
+    if t_slots is None:
+        t_slots = least_contested_first(types, inst.capacity)
     seq = types.type_of[order]
     out = run_kernel(
         seq,
@@ -184,9 +194,10 @@ def run_kernel(
             f"the compiled greedy is not available ({kernel.fallback_reason()}); "
             "install slotopt[fast]"
         )
-    layout = _Layout.build(t_indptr, t_slots, len(capacity), sorted_slots)
+    loops = _loops(len(seq), compiled) if fn is not None else None
+    view = _Layout.build(t_indptr, t_slots, len(capacity), sorted_slots, loops=loops)
     if fn is not None:
-        buffers = _buffers(layout, seq, forced, capacity)
+        buffers = _buffers(view, seq, forced, capacity)
         try:
             n_comp = fn(**buffers)
         except Exception as exc:  # a numba that imports but cannot compile: fall back for good
@@ -194,12 +205,21 @@ def run_kernel(
                 raise
             kernel.mark_unusable(exc)
         else:
-            return layout.outputs(buffers, int(n_comp))
-    arrays = _buffers(layout, seq, forced, capacity)
+            return view.outputs(buffers, int(n_comp))
+    arrays = _buffers(view, seq, forced, capacity)
     lists = {k: v.tolist() for k, v in arrays.items()}
     n_comp = kernel.greedy_kernel(**lists)
     out = {k: np.asarray(v, dtype=arrays[k].dtype) for k, v in lists.items()}
-    return layout.outputs(out, int(n_comp))
+    return view.outputs(out, int(n_comp))
+
+
+def _loops(n: int, compiled: bool | None) -> tuple[Any, ...] | None:
+    """The compiled layout loops when the compiled kernel would run (same rule), else None."""
+    if compiled is False or (compiled is None and n < COMPILE_ABOVE):
+        return None
+    if kernel.compiled_kernel() is None:
+        return None
+    return layout.compiled_loops()
 
 
 @dataclass(frozen=True)
@@ -231,8 +251,22 @@ class _Layout:
         t_slots: np.ndarray,
         n_slots: int,
         sorted_slots: np.ndarray | None = None,
+        *,
+        loops: tuple[Any, ...] | None = None,
     ) -> _Layout:
+        """The layout by numpy sorts, or by the compiled loops (:mod:`.layout`) when given:
+        the same arrays either way."""
         n_types, n_pairs = len(t_indptr) - 1, len(t_slots)
+        big = max(n_pairs, n_types, n_slots) + 2
+        index = np.dtype(np.int32 if big < 2**31 - 1 else np.int64)
+        n_words = (max(n_slots, 1) + 63) // 64
+        if loops is not None and sorted_slots is not None:
+            try:
+                arrays = layout.layout_compiled(loops, t_indptr, t_slots, sorted_slots, n_slots)
+            except Exception:  # a numba that imports but cannot compile: the numpy version
+                layout.mark_unusable()
+            else:
+                return cls(**arrays, n_words=n_words, index=index)
         lengths = np.diff(t_indptr)
         first = np.full(n_types, n_slots, dtype=np.int64)
         nonempty = lengths > 0
@@ -255,7 +289,6 @@ class _Layout:
         w_old_indptr = np.zeros(n_types + 1, dtype=np.int64)
         np.cumsum(np.bincount(owner[starts], minlength=n_types), out=w_old_indptr[1:])
         w_indptr, w_take = _regroup(w_old_indptr, old_of_new)
-        big = max(n_pairs, n_types, n_slots) + 2
         return cls(
             new_of_old=new_of_old,
             pair_new=pair_new,
@@ -264,8 +297,8 @@ class _Layout:
             w_indptr=w_indptr,
             w_idx=(word_key[starts] % span)[w_take],
             w_mask=w_mask[w_take],
-            n_words=(max(n_slots, 1) + 63) // 64,
-            index=np.dtype(np.int32 if big < 2**31 - 1 else np.int64),
+            n_words=n_words,
+            index=index,
         )
 
     def outputs(self, buffers: dict[str, Any], n_comp: int) -> dict[str, Any]:
