@@ -32,6 +32,19 @@ COMPILE_ABOVE = 20_000
 """With ``compiled=None``, instances with fewer applicants run the Python kernel: it finishes
 before numba would have loaded its cached machine code (about a second per process)."""
 
+OUTPUTS = (
+    "added",
+    "comp_of",
+    "found_slot",
+    "found_moves",
+    "comp_indptr",
+    "comp_slots",
+    "ref_indptr",
+    "refs",
+    "stats",
+)
+"""The kernel's per-entry and component outputs that :func:`run_kernel` can return."""
+
 
 def least_contested_first(types: ApplicantTypes, capacity: np.ndarray) -> np.ndarray:
     """Each type's slots reordered least contested first (applicants accepting the slot per
@@ -99,6 +112,7 @@ def greedy_matching(
         inst.capacity,
         sorted_slots=types.slots,
         compiled=compiled,
+        names=("added",),
     )
     return distribute(types.type_of, order, t_slots, out["added"], out["occ"])
 
@@ -177,6 +191,7 @@ def run_kernel(
     *,
     sorted_slots: np.ndarray | None = None,
     compiled: bool | None = None,
+    names: tuple[str, ...] = OUTPUTS,
 ) -> dict[str, Any]:
     """Run :func:`~slotopt.engines.matching.kernel.greedy_kernel` on a type sequence.
 
@@ -184,8 +199,9 @@ def run_kernel(
     given, the same slots sorted within each type (``types.slots``), which saves a sort.
 
     Returns its outputs by name, in the numbering of the arguments: ``matched`` (per type),
-    ``occ`` (per pair), ``added``, ``comp_of``, ``found_slot``, ``found_moves`` (per entry),
-    ``comp_indptr``, ``comp_slots``, ``ref_indptr``, ``refs``, ``stats`` and ``n_comp``.
+    ``occ`` (per pair), ``n_comp`` and those of ``names`` (default all of :data:`OUTPUTS`:
+    ``added``, ``comp_of``, ``found_slot``, ``found_moves`` (per entry), ``comp_indptr``,
+    ``comp_slots``, ``ref_indptr``, ``refs``, ``stats``).
     """
     small = compiled is None and len(seq) < COMPILE_ABOVE
     fn = None if compiled is False or small else kernel.compiled_kernel()
@@ -205,12 +221,12 @@ def run_kernel(
                 raise
             kernel.mark_unusable(exc)
         else:
-            return view.outputs(buffers, int(n_comp))
+            return view.outputs(buffers, int(n_comp), names)
     arrays = _buffers(view, seq, forced, capacity)
     lists = {k: v.tolist() for k, v in arrays.items()}
     n_comp = kernel.greedy_kernel(**lists)
     out = {k: np.asarray(v, dtype=arrays[k].dtype) for k, v in lists.items()}
-    return view.outputs(out, int(n_comp))
+    return view.outputs(out, int(n_comp), names)
 
 
 def _loops(n: int, compiled: bool | None) -> tuple[Any, ...] | None:
@@ -301,22 +317,12 @@ class _Layout:
             index=index,
         )
 
-    def outputs(self, buffers: dict[str, Any], n_comp: int) -> dict[str, Any]:
-        """The kernel's results in the callers' numbering (int64)."""
-        out: dict[str, Any] = {
-            name: np.asarray(buffers[name], dtype=np.int64)
-            for name in (
-                "added",
-                "comp_of",
-                "found_slot",
-                "found_moves",
-                "comp_indptr",
-                "comp_slots",
-                "ref_indptr",
-                "refs",
-                "stats",
-            )
-        }
+    def outputs(
+        self, buffers: dict[str, Any], n_comp: int, names: tuple[str, ...] = OUTPUTS
+    ) -> dict[str, Any]:
+        """The kernel's results in the callers' numbering (int64): ``names`` (of
+        :data:`OUTPUTS`), ``matched``, ``occ`` and ``n_comp``."""
+        out: dict[str, Any] = {name: np.asarray(buffers[name], dtype=np.int64) for name in names}
         out["matched"] = np.asarray(buffers["matched"], dtype=np.int64)[self.new_of_old]
         out["occ"] = np.asarray(buffers["occ"], dtype=np.int64)[self.pair_new]
         out["n_comp"] = n_comp

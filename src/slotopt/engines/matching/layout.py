@@ -106,13 +106,14 @@ def layout_loop(  # noqa: PLR0913 - flat buffers for the compiler
     return n_words
 
 
-_COMPILED: tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]] | None = None
+Loops = tuple[Callable[..., Any], ...]
+_COMPILED: Loops | None = None
 _FAILED = False
 
 
-def compiled_loops() -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]] | None:
-    """``(demand_loop, contested_loop, layout_loop)`` compiled, or None without numba (or
-    with :data:`~slotopt.engines.matching.kernel.DISABLE_ENV` set)."""
+def compiled_loops() -> Loops | None:
+    """``(demand_loop, contested_loop, layout_loop)`` compiled, or None
+    without numba (or with :data:`~slotopt.engines.matching.kernel.DISABLE_ENV` set)."""
     global _COMPILED, _FAILED
     if os.environ.get(DISABLE_ENV) or _FAILED:
         return None
@@ -121,7 +122,7 @@ def compiled_loops() -> tuple[Callable[..., Any], Callable[..., Any], Callable[.
             import numba
 
             jit = numba.njit(cache=True, nogil=True)
-            _COMPILED = (jit(demand_loop), jit(contested_loop), jit(layout_loop))
+            _COMPILED = tuple(jit(f) for f in (demand_loop, contested_loop, layout_loop))
         except Exception:  # any import or setup failure means: use the numpy versions
             _FAILED = True
             return None
@@ -135,14 +136,14 @@ def mark_unusable() -> None:
 
 
 def least_contested_compiled(
-    loops: tuple[Callable[..., Any], ...],
+    loops: Loops,
     indptr: np.ndarray,
     slots: np.ndarray,
     size: np.ndarray,
     capacity: np.ndarray,
 ) -> np.ndarray:
     """:func:`~slotopt.engines.matching.greedy.least_contested_first` by the compiled loops."""
-    demand_fn, contested_fn, _ = loops
+    demand_fn, contested_fn = loops[0], loops[1]
     n_slots = len(capacity)
     demand = np.zeros(n_slots, dtype=np.float64)
     demand_fn(indptr, slots, size, demand)
@@ -156,7 +157,7 @@ def least_contested_compiled(
 
 
 def layout_compiled(
-    loops: tuple[Callable[..., Any], ...],
+    loops: Loops,
     t_indptr: np.ndarray,
     t_slots: np.ndarray,
     sorted_slots: np.ndarray,
