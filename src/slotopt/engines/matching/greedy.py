@@ -247,13 +247,15 @@ class _Layout:
     kernel's steps never compare type numbers, only use them as indices, so a renumbering
     changes no decision; :meth:`outputs` maps the results back. ``w_idx[w_indptr[t]:...]`` and
     ``w_mask`` are type ``t``'s slots as 64-bit words (slot ``s`` is bit ``s % 64`` of word
-    ``s // 64``; stored as int64, bit 63 being the sign bit).
+    ``s // 64``; stored as int64, bit 63 being the sign bit). Every index array is of dtype
+    ``index``, the kernel's, so the kernel's buffers use them without a copy.
     """
 
     new_of_old: np.ndarray  # (T,) new type number of each type
     pair_new: np.ndarray  # (P,) new pair index of each pair
     t_indptr: np.ndarray
     t_slots: np.ndarray
+    pair_type: np.ndarray  # (P,) the (new) type of each new pair
     w_indptr: np.ndarray
     w_idx: np.ndarray
     w_mask: np.ndarray
@@ -278,7 +280,9 @@ class _Layout:
         n_words = (max(n_slots, 1) + 63) // 64
         if loops is not None and sorted_slots is not None:
             try:
-                arrays = layout.layout_compiled(loops, t_indptr, t_slots, sorted_slots, n_slots)
+                arrays = layout.layout_compiled(
+                    loops, t_indptr, t_slots, sorted_slots, n_slots, index
+                )
             except Exception:  # a numba that imports but cannot compile: the numpy version
                 layout.mark_unusable()
             else:
@@ -306,12 +310,13 @@ class _Layout:
         np.cumsum(np.bincount(owner[starts], minlength=n_types), out=w_old_indptr[1:])
         w_indptr, w_take = _regroup(w_old_indptr, old_of_new)
         return cls(
-            new_of_old=new_of_old,
-            pair_new=pair_new,
-            t_indptr=new_indptr,
-            t_slots=t_slots[take],
-            w_indptr=w_indptr,
-            w_idx=(word_key[starts] % span)[w_take],
+            new_of_old=new_of_old.astype(index),
+            pair_new=pair_new.astype(index),
+            t_indptr=new_indptr.astype(index),
+            t_slots=t_slots[take].astype(index),
+            pair_type=np.repeat(np.arange(n_types, dtype=index), np.diff(new_indptr)),
+            w_indptr=w_indptr.astype(index),
+            w_idx=(word_key[starts] % span)[w_take].astype(index),
             w_mask=w_mask[w_take],
             n_words=n_words,
             index=index,
@@ -346,7 +351,6 @@ def _buffers(
     """Fresh input and work buffers of the kernel (layout in its module docstring)."""
     t_indptr, t_slots, index = layout.t_indptr, layout.t_slots, layout.index
     n_types, n_pairs, n_slots, n = len(t_indptr) - 1, len(t_slots), len(capacity), len(seq)
-    pair_type = np.repeat(np.arange(n_types, dtype=index), np.diff(t_indptr))
     # Free capacity beyond the number of applicants never matters; clipping keeps the
     # arithmetic safe for huge capacities.
     free = np.minimum(capacity.astype(np.int64), n).astype(index)
@@ -358,8 +362,9 @@ def _buffers(
     slots = np.arange(n_slots, dtype=np.int64)
     forced = np.asarray(forced, dtype=np.int64)
     placed = forced >= 0
-    forced = forced.copy()
-    forced[placed] = layout.pair_new[forced[placed]]
+    if placed.any():
+        forced = forced.copy()
+        forced[placed] = layout.pair_new[forced[placed]]
 
     def zeros(size: int, dtype: Any = index) -> np.ndarray:
         return np.zeros(size, dtype=dtype)
@@ -368,13 +373,14 @@ def _buffers(
         return np.full(size, -1, dtype=index)
 
     return dict(
-        seq=layout.new_of_old[seq].astype(index),
+        seq=layout.new_of_old[seq],
         forced=forced.astype(index),
-        t_indptr=t_indptr.astype(index),
-        t_slots=t_slots.astype(index),
-        pair_type=pair_type,
-        w_indptr=layout.w_indptr.astype(index),
-        w_idx=layout.w_idx.astype(index),
+        # read-only in the kernel: the layout's own arrays
+        t_indptr=t_indptr,
+        t_slots=t_slots,
+        pair_type=layout.pair_type,
+        w_indptr=layout.w_indptr,
+        w_idx=layout.w_idx,
         w_mask=layout.w_mask,
         s_word=(slots >> 6).astype(index),
         s_bit=(np.uint64(1) << (slots & 63).astype(np.uint64)).view(np.int64),
@@ -387,7 +393,7 @@ def _buffers(
         slot_at=minus_one(n_pairs),
         matched=zeros(n_types),
         added=zeros(n, np.int8),
-        ptr=t_indptr[:-1].astype(index),
+        ptr=t_indptr[:-1].copy(),
         gone=zeros(n_types, np.int8),
         type_comp=minus_one(n_types),
         slot_comp=minus_one(n_slots),

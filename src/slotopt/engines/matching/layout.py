@@ -59,6 +59,7 @@ def layout_loop(  # noqa: PLR0913 - flat buffers for the compiler
     pair_new: Any,
     new_indptr: Any,
     new_slots: Any,
+    pair_type: Any,
     w_indptr: Any,
     w_idx: Any,
     w_mask: Any,
@@ -90,6 +91,7 @@ def layout_loop(  # noqa: PLR0913 - flat buffers for the compiler
         for p in range(lo, hi):
             pair_new[p] = pos
             new_slots[pos] = t_slots[p]
+            pair_type[pos] = i
             pos += 1
         new_indptr[i + 1] = pos
         last = -1
@@ -162,16 +164,19 @@ def layout_compiled(
     t_slots: np.ndarray,
     sorted_slots: np.ndarray,
     n_slots: int,
+    index: np.dtype[Any],
 ) -> dict[str, np.ndarray]:
-    """The arrays of ``greedy._Layout`` by the compiled loop (same names, int64)."""
+    """The arrays of ``greedy._Layout`` by the compiled loop (same names; index arrays of
+    dtype ``index``)."""
     layout_fn = loops[2]
     n_types, n_pairs = len(t_indptr) - 1, len(t_slots)
-    new_of_old = np.empty(n_types, dtype=np.int64)
-    pair_new = np.empty(n_pairs, dtype=np.int64)
-    new_indptr = np.zeros(n_types + 1, dtype=np.int64)
-    new_slots = np.empty(n_pairs, dtype=np.int64)
-    w_indptr = np.zeros(n_types + 1, dtype=np.int64)
-    w_idx = np.empty(n_pairs, dtype=np.int64)
+    new_of_old = np.empty(n_types, dtype=index)
+    pair_new = np.empty(n_pairs, dtype=index)
+    new_indptr = np.zeros(n_types + 1, dtype=index)
+    new_slots = np.empty(n_pairs, dtype=index)
+    pair_type = np.empty(n_pairs, dtype=index)
+    w_indptr = np.zeros(n_types + 1, dtype=index)
+    w_idx = np.empty(n_pairs, dtype=index)
     w_mask = np.empty(n_pairs, dtype=np.uint64)
     n_words = layout_fn(
         t_indptr,
@@ -182,6 +187,7 @@ def layout_compiled(
         pair_new,
         new_indptr,
         new_slots,
+        pair_type,
         w_indptr,
         w_idx,
         w_mask,
@@ -191,6 +197,7 @@ def layout_compiled(
         pair_new=pair_new,
         t_indptr=new_indptr,
         t_slots=new_slots,
+        pair_type=pair_type,
         w_indptr=w_indptr,
         w_idx=w_idx[:n_words].copy(),
         w_mask=w_mask[:n_words].view(np.int64).copy(),
