@@ -25,12 +25,25 @@ from typing import Any
 
 import numpy as np
 
-from slotopt.engines.matching import kernel
+from slotopt.engines.matching import kernel, layout
 from slotopt.instance.matching import ApplicantTypes, MatchingInstance
 
 COMPILE_ABOVE = 20_000
 """With ``compiled=None``, instances with fewer applicants run the Python kernel: it finishes
 before numba would have loaded its cached machine code (about a second per process)."""
+
+OUTPUTS = (
+    "added",
+    "comp_of",
+    "found_slot",
+    "found_moves",
+    "comp_indptr",
+    "comp_slots",
+    "ref_indptr",
+    "refs",
+    "stats",
+)
+"""The kernel's per-entry and component outputs that :func:`run_kernel` can return."""
 
 
 def least_contested_first(types: ApplicantTypes, capacity: np.ndarray) -> np.ndarray:
@@ -79,7 +92,17 @@ def greedy_matching(
     types = inst.types
     order = np.asarray(order, dtype=np.int64)
     t_indptr = types.indptr.astype(np.int64)
-    t_slots = least_contested_first(types, inst.capacity)
+    loops = _loops(len(order), compiled)
+    t_slots = None
+    if loops is not None:
+        try:
+            t_slots = layout.least_contested_compiled(
+                loops, t_indptr, types.slots, types.size, inst.capacity
+            )
+        except Exception:  # a numba that imports but cannot compile: the numpy version
+            layout.mark_unusable()
+    if t_slots is None:
+        t_slots = least_contested_first(types, inst.capacity)
     seq = types.type_of[order]
     out = run_kernel(
         seq,
@@ -89,6 +112,7 @@ def greedy_matching(
         inst.capacity,
         sorted_slots=types.slots,
         compiled=compiled,
+        names=("added",),
     )
     return distribute(types.type_of, order, t_slots, out["added"], out["occ"])
 
@@ -167,6 +191,7 @@ def run_kernel(
     *,
     sorted_slots: np.ndarray | None = None,
     compiled: bool | None = None,
+    names: tuple[str, ...] = OUTPUTS,
 ) -> dict[str, Any]:
     """Run :func:`~slotopt.engines.matching.kernel.greedy_kernel` on a type sequence.
 
@@ -174,8 +199,9 @@ def run_kernel(
     given, the same slots sorted within each type (``types.slots``), which saves a sort.
 
     Returns its outputs by name, in the numbering of the arguments: ``matched`` (per type),
-    ``occ`` (per pair), ``added``, ``comp_of``, ``found_slot``, ``found_moves`` (per entry),
-    ``comp_indptr``, ``comp_slots``, ``ref_indptr``, ``refs``, ``stats`` and ``n_comp``.
+    ``occ`` (per pair), ``n_comp`` and those of ``names`` (default all of :data:`OUTPUTS`:
+    ``added``, ``comp_of``, ``found_slot``, ``found_moves`` (per entry), ``comp_indptr``,
+    ``comp_slots``, ``ref_indptr``, ``refs``, ``stats``).
     """
     small = compiled is None and len(seq) < COMPILE_ABOVE
     fn = None if compiled is False or small else kernel.compiled_kernel()
@@ -184,9 +210,10 @@ def run_kernel(
             f"the compiled greedy is not available ({kernel.fallback_reason()}); "
             "install slotopt[fast]"
         )
-    layout = _Layout.build(t_indptr, t_slots, len(capacity), sorted_slots)
+    loops = _loops(len(seq), compiled) if fn is not None else None
+    view = _Layout.build(t_indptr, t_slots, len(capacity), sorted_slots, loops=loops)
     if fn is not None:
-        buffers = _buffers(layout, seq, forced, capacity)
+        buffers = _buffers(view, seq, forced, capacity)
         try:
             n_comp = fn(**buffers)
         except Exception as exc:  # a numba that imports but cannot compile: fall back for good
@@ -194,12 +221,21 @@ def run_kernel(
                 raise
             kernel.mark_unusable(exc)
         else:
-            return layout.outputs(buffers, int(n_comp))
-    arrays = _buffers(layout, seq, forced, capacity)
+            return view.outputs(buffers, int(n_comp), names)
+    arrays = _buffers(view, seq, forced, capacity)
     lists = {k: v.tolist() for k, v in arrays.items()}
     n_comp = kernel.greedy_kernel(**lists)
     out = {k: np.asarray(v, dtype=arrays[k].dtype) for k, v in lists.items()}
-    return layout.outputs(out, int(n_comp))
+    return view.outputs(out, int(n_comp), names)
+
+
+def _loops(n: int, compiled: bool | None) -> tuple[Any, ...] | None:
+    """The compiled layout loops when the compiled kernel would run (same rule), else None."""
+    if compiled is False or (compiled is None and n < COMPILE_ABOVE):
+        return None
+    if kernel.compiled_kernel() is None:
+        return None
+    return layout.compiled_loops()
 
 
 @dataclass(frozen=True)
@@ -211,13 +247,15 @@ class _Layout:
     kernel's steps never compare type numbers, only use them as indices, so a renumbering
     changes no decision; :meth:`outputs` maps the results back. ``w_idx[w_indptr[t]:...]`` and
     ``w_mask`` are type ``t``'s slots as 64-bit words (slot ``s`` is bit ``s % 64`` of word
-    ``s // 64``; stored as int64, bit 63 being the sign bit).
+    ``s // 64``; stored as int64, bit 63 being the sign bit). Every index array is of dtype
+    ``index``, the kernel's, so the kernel's buffers use them without a copy.
     """
 
     new_of_old: np.ndarray  # (T,) new type number of each type
     pair_new: np.ndarray  # (P,) new pair index of each pair
     t_indptr: np.ndarray
     t_slots: np.ndarray
+    pair_type: np.ndarray  # (P,) the (new) type of each new pair
     w_indptr: np.ndarray
     w_idx: np.ndarray
     w_mask: np.ndarray
@@ -231,8 +269,24 @@ class _Layout:
         t_slots: np.ndarray,
         n_slots: int,
         sorted_slots: np.ndarray | None = None,
+        *,
+        loops: tuple[Any, ...] | None = None,
     ) -> _Layout:
+        """The layout by numpy sorts, or by the compiled loops (:mod:`.layout`) when given:
+        the same arrays either way."""
         n_types, n_pairs = len(t_indptr) - 1, len(t_slots)
+        big = max(n_pairs, n_types, n_slots) + 2
+        index = np.dtype(np.int32 if big < 2**31 - 1 else np.int64)
+        n_words = (max(n_slots, 1) + 63) // 64
+        if loops is not None and sorted_slots is not None:
+            try:
+                arrays = layout.layout_compiled(
+                    loops, t_indptr, t_slots, sorted_slots, n_slots, index
+                )
+            except Exception:  # a numba that imports but cannot compile: the numpy version
+                layout.mark_unusable()
+            else:
+                return cls(**arrays, n_words=n_words, index=index)
         lengths = np.diff(t_indptr)
         first = np.full(n_types, n_slots, dtype=np.int64)
         nonempty = lengths > 0
@@ -255,35 +309,25 @@ class _Layout:
         w_old_indptr = np.zeros(n_types + 1, dtype=np.int64)
         np.cumsum(np.bincount(owner[starts], minlength=n_types), out=w_old_indptr[1:])
         w_indptr, w_take = _regroup(w_old_indptr, old_of_new)
-        big = max(n_pairs, n_types, n_slots) + 2
         return cls(
-            new_of_old=new_of_old,
-            pair_new=pair_new,
-            t_indptr=new_indptr,
-            t_slots=t_slots[take],
-            w_indptr=w_indptr,
-            w_idx=(word_key[starts] % span)[w_take],
+            new_of_old=new_of_old.astype(index),
+            pair_new=pair_new.astype(index),
+            t_indptr=new_indptr.astype(index),
+            t_slots=t_slots[take].astype(index),
+            pair_type=np.repeat(np.arange(n_types, dtype=index), np.diff(new_indptr)),
+            w_indptr=w_indptr.astype(index),
+            w_idx=(word_key[starts] % span)[w_take].astype(index),
             w_mask=w_mask[w_take],
-            n_words=(max(n_slots, 1) + 63) // 64,
-            index=np.dtype(np.int32 if big < 2**31 - 1 else np.int64),
+            n_words=n_words,
+            index=index,
         )
 
-    def outputs(self, buffers: dict[str, Any], n_comp: int) -> dict[str, Any]:
-        """The kernel's results in the callers' numbering (int64)."""
-        out: dict[str, Any] = {
-            name: np.asarray(buffers[name], dtype=np.int64)
-            for name in (
-                "added",
-                "comp_of",
-                "found_slot",
-                "found_moves",
-                "comp_indptr",
-                "comp_slots",
-                "ref_indptr",
-                "refs",
-                "stats",
-            )
-        }
+    def outputs(
+        self, buffers: dict[str, Any], n_comp: int, names: tuple[str, ...] = OUTPUTS
+    ) -> dict[str, Any]:
+        """The kernel's results in the callers' numbering (int64): ``names`` (of
+        :data:`OUTPUTS`), ``matched``, ``occ`` and ``n_comp``."""
+        out: dict[str, Any] = {name: np.asarray(buffers[name], dtype=np.int64) for name in names}
         out["matched"] = np.asarray(buffers["matched"], dtype=np.int64)[self.new_of_old]
         out["occ"] = np.asarray(buffers["occ"], dtype=np.int64)[self.pair_new]
         out["n_comp"] = n_comp
@@ -307,7 +351,6 @@ def _buffers(
     """Fresh input and work buffers of the kernel (layout in its module docstring)."""
     t_indptr, t_slots, index = layout.t_indptr, layout.t_slots, layout.index
     n_types, n_pairs, n_slots, n = len(t_indptr) - 1, len(t_slots), len(capacity), len(seq)
-    pair_type = np.repeat(np.arange(n_types, dtype=index), np.diff(t_indptr))
     # Free capacity beyond the number of applicants never matters; clipping keeps the
     # arithmetic safe for huge capacities.
     free = np.minimum(capacity.astype(np.int64), n).astype(index)
@@ -319,8 +362,9 @@ def _buffers(
     slots = np.arange(n_slots, dtype=np.int64)
     forced = np.asarray(forced, dtype=np.int64)
     placed = forced >= 0
-    forced = forced.copy()
-    forced[placed] = layout.pair_new[forced[placed]]
+    if placed.any():
+        forced = forced.copy()
+        forced[placed] = layout.pair_new[forced[placed]]
 
     def zeros(size: int, dtype: Any = index) -> np.ndarray:
         return np.zeros(size, dtype=dtype)
@@ -329,13 +373,14 @@ def _buffers(
         return np.full(size, -1, dtype=index)
 
     return dict(
-        seq=layout.new_of_old[seq].astype(index),
+        seq=layout.new_of_old[seq],
         forced=forced.astype(index),
-        t_indptr=t_indptr.astype(index),
-        t_slots=t_slots.astype(index),
-        pair_type=pair_type,
-        w_indptr=layout.w_indptr.astype(index),
-        w_idx=layout.w_idx.astype(index),
+        # read-only in the kernel: the layout's own arrays
+        t_indptr=t_indptr,
+        t_slots=t_slots,
+        pair_type=layout.pair_type,
+        w_indptr=layout.w_indptr,
+        w_idx=layout.w_idx,
         w_mask=layout.w_mask,
         s_word=(slots >> 6).astype(index),
         s_bit=(np.uint64(1) << (slots & 63).astype(np.uint64)).view(np.int64),
@@ -348,7 +393,7 @@ def _buffers(
         slot_at=minus_one(n_pairs),
         matched=zeros(n_types),
         added=zeros(n, np.int8),
-        ptr=t_indptr[:-1].astype(index),
+        ptr=t_indptr[:-1].copy(),
         gone=zeros(n_types, np.int8),
         type_comp=minus_one(n_types),
         slot_comp=minus_one(n_slots),
