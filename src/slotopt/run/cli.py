@@ -14,6 +14,7 @@ parser sets ``run(args) -> int``; :func:`command_modules` lists them.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -121,9 +122,37 @@ def command_names() -> tuple[str, ...]:
     return build_parser().command_names
 
 
+HUGEPAGE_ENV = "NUMPY_MADVISE_HUGEPAGE"
+
+
+def no_numpy_hugepages() -> None:
+    """Stop numpy asking the kernel for transparent huge pages, unless the user chose already.
+
+    numpy marks every large array ``madvise(MADV_HUGEPAGE)``. Where the kernel then compacts
+    memory to find a huge page on each fault (``/sys/kernel/mm/transparent_hugepage/defrag`` =
+    ``madvise``, a common default), a million-applicant ``slotopt solve`` spent more time in the
+    kernel than in slotopt: 12-13 s against 6.6-7.2 s without (docs/performance.md). Setting
+    ``NUMPY_MADVISE_HUGEPAGE`` also reaches the worker processes, whose numpy reads it when it
+    starts. Only the command line does this; a program importing slotopt keeps its own setting.
+    """
+    if HUGEPAGE_ENV in os.environ:
+        return
+    os.environ[HUGEPAGE_ENV] = "0"
+    # numpy already started in this process; its private switch (numpy 2: _core, 1.x: core)
+    for name in ("numpy._core.multiarray", "numpy.core.multiarray"):
+        try:
+            switch = getattr(importlib.import_module(name), "_set_madvise_hugepage", None)
+        except ImportError:
+            continue
+        if switch is not None:
+            switch(False)
+            return
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code (see the module docstring)."""
     prog = "slotopt"
+    no_numpy_hugepages()
     try:
         code = _main(argv)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
