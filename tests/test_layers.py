@@ -13,6 +13,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # Package prefix -> layer; the longest matching prefix wins. docs/design.md, "The layers".
 LAYERS: dict[str, int] = {
     "slotopt._atomic": 0,
+    "slotopt._jit": 0,
     "slotopt._version": 0,
     "slotopt.errors": 0,
     "slotopt.instance": 1,

@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-DISABLE_ENV = "SLOTOPT_DISABLE_NUMBA"
+from slotopt._jit import DISABLE_ENV
+
 #: The sonames of OpenSSL's libcrypto that Python's hashlib links against (3.x, then 1.1).
 SONAMES = ("libcrypto.so.3", "libcrypto.so.1.1")
 _CTX_BYTES = 512  # SHA256_CTX is 112 bytes; room to spare

@@ -21,6 +21,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from slotopt.errors import UsageError
+from slotopt.instance import _row_loops
 from slotopt.instance._tables import (
     INT_MAX,
     INT_MIN,
@@ -342,15 +343,30 @@ class MatchingInstance(HasProvenance):
         )
 
 
-def group_types(indptr: np.ndarray, acc_slot: np.ndarray, n_slots: int) -> ApplicantTypes:
+def group_types(
+    indptr: np.ndarray, acc_slot: np.ndarray, n_slots: int, *, compiled: bool | None = None
+) -> ApplicantTypes:
     """Group rows of a CSR set system into identical sets, exactly.
 
-    Each set is hashed twice (sums of random 64-bit words per slot, order-free), grouped by
-    (size, hash, hash), and every member is then compared element by element with its group's
-    first member; if two different sets ever shared a key the grouping falls back to exact tuples.
+    Types are numbered by their first row, and each type's slots are sorted. With numba and at
+    least :data:`slotopt.instance._row_loops.COMPILE_ABOVE` pairs (or ``compiled=True``), one
+    compiled pass sorts each row and one more numbers the distinct rows through a hash table
+    whose hits are confirmed element by element. Otherwise (or ``compiled=False``) numpy: each
+    set is hashed twice (sums of random 64-bit words per slot, order-free), grouped by (size,
+    hash, hash), and every member is then compared element by element with its group's first
+    member; if two different sets ever shared a key the grouping falls back to exact tuples.
+    The result is the same either way.
     """
-    n = len(indptr) - 1
     lengths = np.diff(indptr)
+    loops = _row_loops.loops(len(acc_slot), compiled)
+    if loops is not None:
+        try:
+            return _group_types_loops(loops, indptr, acc_slot, lengths)
+        except Exception:  # a numba that imports but cannot compile: the numpy version
+            if compiled:
+                raise
+            _row_loops.mark_unusable()
+    n = len(indptr) - 1
     flat = _sorted_rows(indptr, acc_slot, lengths, n_slots)
     words = _hash_words(n_slots)
     hashes = np.zeros((2, n), dtype=np.uint64)
@@ -391,6 +407,28 @@ def group_types(indptr: np.ndarray, acc_slot: np.ndarray, n_slots: int) -> Appli
     return ApplicantTypes(
         type_of=type_of, indptr=t_indptr, slots=t_slots.astype(np.int64), size=size
     )
+
+
+def _group_types_loops(
+    loops: _row_loops.Loops, indptr: np.ndarray, acc_slot: np.ndarray, lengths: np.ndarray
+) -> ApplicantTypes:
+    """:func:`group_types` by the row loops (compiled, or plain Python in the tests)."""
+    sort_fn, _, group_fn, gather_fn = loops
+    n = len(indptr) - 1
+    indptr = indptr.astype(np.int64, copy=False)
+    flat = np.empty(len(acc_slot), dtype=np.int64)
+    if not sort_fn(indptr, acc_slot.astype(np.int64, copy=False), flat):
+        flat = acc_slot.astype(np.int64, copy=False)  # every row was sorted
+    type_of = np.empty(n, dtype=np.int64)
+    first = np.empty(n, dtype=np.int64)
+    n_types = int(group_fn(indptr, flat, type_of, first))
+    rep = first[:n_types].copy()
+    t_indptr = np.zeros(n_types + 1, dtype=np.int64)
+    np.cumsum(lengths[rep], out=t_indptr[1:])
+    t_slots = np.empty(int(t_indptr[-1]), dtype=np.int64)
+    gather_fn(indptr, flat, rep, t_indptr, t_slots)
+    size = np.bincount(type_of, minlength=n_types).astype(np.int64)
+    return ApplicantTypes(type_of=type_of, indptr=t_indptr, slots=t_slots, size=size)
 
 
 def _hash_words(n_slots: int) -> np.ndarray:
@@ -1006,11 +1044,25 @@ def _take_chunkwise(ids: Any, rows: np.ndarray) -> Any:
     )
 
 
-def _has_duplicate_pair(a_idx: np.ndarray, s_idx: np.ndarray, n_slots: int) -> bool:
-    """Whether any (applicant, slot) pair repeats (one sort of an int64 key unless the key is
-    already increasing)."""
+def _has_duplicate_pair(
+    a_idx: np.ndarray, s_idx: np.ndarray, n_slots: int, *, compiled: bool | None = None
+) -> bool:
+    """Whether any (applicant, slot) pair repeats: one compiled pass with a last-seen stamp per
+    slot when the pairs of each applicant are together (the rule of :func:`_row_loops.loops`), else
+    one sort of an int64 key unless the key is already increasing."""
     if len(a_idx) < 2:
         return False
+    loops = _row_loops.loops(len(a_idx), compiled)
+    if loops is not None:
+        try:
+            found = int(loops[1](a_idx, s_idx, n_slots))
+        except Exception:  # a numba that imports but cannot compile: the numpy version
+            if compiled:
+                raise
+            _row_loops.mark_unusable()
+        else:
+            if found >= 0:  # -1: one applicant's pairs are apart, which the sort handles
+                return bool(found)
     key = a_idx * max(n_slots, 1)  # one new array, then in place (fresh memory is slow)
     key += s_idx
     if bool((key[1:] > key[:-1]).all()):

@@ -49,8 +49,9 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-DISABLE_ENV = "SLOTOPT_DISABLE_NUMBA"
-"""Set this environment variable to a non-empty value to force the pure-Python kernel."""
+from slotopt._jit import DISABLE_ENV  # set (non-empty): the pure-Python kernel, and no numba
+
+__all__ = ["DISABLE_ENV", "compiled_kernel", "fallback_reason", "greedy_kernel", "mark_unusable"]
 
 
 def greedy_kernel(  # noqa: PLR0912, PLR0913, PLR0915 - one loop, kept whole for the compiler

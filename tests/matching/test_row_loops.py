@@ -1,0 +1,143 @@
+"""The row loops of loading and type grouping (``slotopt.instance._row_loops``) give what the
+numpy versions give: the same types, numbered the same way, and the same answer on repeated
+pairs. They run here both as plain Python (always) and compiled (with numba)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from slotopt import _jit
+from slotopt.instance import _row_loops
+from slotopt.instance.matching import _group_types_loops, _has_duplicate_pair, group_types
+
+needs_numba = pytest.mark.skipif(
+    importlib.util.find_spec("numba") is None, reason="numba is not installed (slotopt[fast])"
+)
+
+# rows in any order (ranks leave them unsorted), some long enough for the np.sort branch
+ROWS = st.lists(
+    st.one_of(
+        st.lists(st.integers(0, 9), max_size=5, unique=True),
+        st.permutations(list(range(40))).map(lambda p: p[: 33 + p[0] % 7]),
+    ),
+    max_size=25,
+)
+
+
+def _csr(rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in rows], out=indptr[1:])
+    return indptr, np.array([s for r in rows for s in r], dtype=np.int64)
+
+
+def _same_types(a: object, b: object) -> None:
+    for name in ("type_of", "indptr", "slots", "size"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype == np.int64, name
+        assert np.array_equal(x, y), name
+
+
+def _brute_types(rows: list[list[int]]) -> tuple[list[int], list[list[int]]]:
+    first: dict[tuple[int, ...], int] = {}
+    type_of = [first.setdefault(tuple(sorted(r)), len(first)) for r in rows]
+    return type_of, [list(k) for k in first]
+
+
+@given(ROWS)
+def test_python_loops_group_like_numpy_and_brute_force(rows: list[list[int]]) -> None:
+    indptr, flat = _csr(rows)
+    loops = _group_types_loops(_row_loops.python_loops(), indptr, flat, np.diff(indptr))
+    _same_types(loops, group_types(indptr, flat, 40, compiled=False))
+    type_of, sets = _brute_types(rows)
+    assert loops.type_of.tolist() == type_of
+    assert [loops.slots_of(t).tolist() for t in range(loops.n_types)] == sets
+
+
+@given(ROWS)
+def test_every_row_hashing_alike_still_groups_exactly(rows: list[list[int]]) -> None:
+    # every hash 0: every lookup probes past other types, which only the comparison of the
+    # rows element by element tells apart
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_row_loops, "_LOW31", 0)
+        indptr, flat = _csr(rows)
+        loops = _group_types_loops(_row_loops.python_loops(), indptr, flat, np.diff(indptr))
+    type_of, sets = _brute_types(rows)
+    assert loops.type_of.tolist() == type_of
+    assert [loops.slots_of(t).tolist() for t in range(loops.n_types)] == sets
+
+
+def test_rows_of_one_hash_but_other_lengths_are_told_apart() -> None:
+    # (0,) and (0, 0)-like prefixes: same first elements, another length
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_row_loops, "_LOW31", 0)
+        indptr, flat = _csr([[1, 2], [1, 2, 3], [1], [1, 2]])
+        loops = _group_types_loops(_row_loops.python_loops(), indptr, flat, np.diff(indptr))
+    assert loops.type_of.tolist() == [0, 1, 2, 0]
+
+
+def test_sort_rows_counts_the_rows_it_sorted() -> None:
+    indptr, flat = _csr([[3, 1], [1, 3], [], [5, 4, 9]])
+    out = np.empty_like(flat)
+    assert _row_loops.sort_rows_loop(indptr, flat, out) == 2
+    assert out.tolist() == [1, 3, 1, 3, 4, 5, 9]
+
+
+@st.composite
+def pairs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
+    n = draw(st.integers(0, 30))
+    owner = draw(st.lists(st.integers(0, 6), min_size=n, max_size=n))
+    if draw(st.booleans()):
+        owner.sort()  # the pairs of each applicant together, as files usually hold them
+    values = draw(st.lists(st.integers(0, 4), min_size=n, max_size=n))
+    return np.array(owner, dtype=np.int64), np.array(values, dtype=np.int64)
+
+
+@given(pairs())
+def test_repeated_pair_loop_against_brute_force(data: tuple[np.ndarray, np.ndarray]) -> None:
+    owner, values = data
+    repeated = len(set(zip(owner.tolist(), values.tolist(), strict=True))) < len(owner)
+    got = _row_loops.repeated_pair_loop(owner, values, 5)
+    apart = bool((np.diff(owner) < 0).any())
+    if got == -1:
+        assert apart  # the caller sorts then
+    else:
+        assert got == int(repeated)  # a repeat met before the disorder is still a repeat
+        assert got == 1 or not apart
+    assert _has_duplicate_pair(owner, values, 5, compiled=False) == repeated
+
+
+@needs_numba
+@settings(max_examples=60)
+@given(ROWS, pairs())
+def test_compiled_loops_match_numpy(
+    rows: list[list[int]], data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    indptr, flat = _csr(rows)
+    _same_types(
+        group_types(indptr, flat, 40, compiled=True), group_types(indptr, flat, 40, compiled=False)
+    )
+    owner, values = data
+    repeated = len(set(zip(owner.tolist(), values.tolist(), strict=True))) < len(owner)
+    assert _has_duplicate_pair(owner, values, 5, compiled=True) == repeated
+
+
+def test_compiled_on_demand_without_numba_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(_jit.DISABLE_ENV, "1")
+    indptr, flat = _csr([[0, 1]])
+    with pytest.raises(RuntimeError, match="numba"):
+        group_types(indptr, flat, 2, compiled=True)
+    # the default falls back to numpy, whatever the size
+    monkeypatch.setattr(_row_loops, "COMPILE_ABOVE", 0)
+    _same_types(group_types(indptr, flat, 2), group_types(indptr, flat, 2, compiled=False))
+
+
+def test_small_inputs_take_numpy_and_large_ones_the_loops(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _row_loops.loops(_row_loops.COMPILE_ABOVE - 1, None) is None
+    assert _row_loops.loops(10**9, False) is None
+    if importlib.util.find_spec("numba") is not None:
+        assert _row_loops.loops(_row_loops.COMPILE_ABOVE, None) is not None
