@@ -193,7 +193,7 @@ def test_full_disk_while_writing_is_one_line_and_leaves_nothing(
     monkeypatch.setattr(pd.DataFrame, "to_csv", disk_full)
     # the matching result writes its assignment itself: the disk fills up there too
     monkeypatch.setattr(
-        MatchingResult, "write_table", lambda self, name, df, path: disk_full(df, path)
+        MatchingResult, "write_table", lambda self, name, path: disk_full(None, path)
     )
     assert main(["solve", str(inst), "--out", str(tmp_path / "res")]) == 2
     one_line_error(capsys, "res: cannot be written (no space left on the disk)")

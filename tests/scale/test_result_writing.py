@@ -1,6 +1,6 @@
 """The matching result writes assignment.csv itself, faster than pandas: the text must be exactly
-what ``DataFrame.to_csv(index=False)`` writes, for plain ids (its own writer) and for ids
-pandas would quote (pandas' writer)."""
+what ``DataFrame.to_csv(index=False)`` writes, for plain ids (pyarrow's writer, or our own join
+without pyarrow) and for ids pandas would quote or that are empty (pandas' writer)."""
 
 from __future__ import annotations
 
@@ -35,27 +35,46 @@ def assignments(draw: st.DrawFn, ids: st.SearchStrategy[str]) -> pd.DataFrame:
     )
 
 
-def _written(table: pd.DataFrame, tmp: Path) -> tuple[bytes, bytes]:
-    # write_table reads only the table it is given
+def _columns(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The table as the arrays ``write_assignment`` takes."""
+    slot_col = table["slot_id"]
+    slot_ids = np.array(sorted(set(slot_col.dropna())), dtype=object)
+    index = {s: k for k, s in enumerate(slot_ids)}
+    slot = np.array([-1 if pd.isna(s) else index[s] for s in slot_col], dtype=np.int64)
+    ids = table["applicant_id"].to_numpy(dtype=object)
+    return ids, slot_ids, slot, table["position"].to_numpy()
+
+
+def _written(table: pd.DataFrame, tmp: Path, *, arrow: bool = True) -> tuple[bytes, bytes]:
     mine, theirs = tmp / "mine.csv", tmp / "theirs.csv"
-    matching_result.MatchingResult.write_table(None, "assignment", table, mine)  # type: ignore[arg-type]
+    with pytest.MonkeyPatch.context() as mp:
+        if not arrow:
+            mp.setattr(matching_result, "_write_assignment_arrow", lambda *args: False)
+        matching_result.write_assignment(mine, *_columns(table))
     table.to_csv(theirs, index=False)
     return mine.read_bytes(), theirs.read_bytes()
 
 
+def _arrow_wrote(table: pd.DataFrame, tmp: Path) -> bool:
+    return matching_result._write_assignment_arrow(tmp / "arrow.csv", *_columns(table))
+
+
 @given(assignments(PLAIN))
-def test_plain_ids_are_written_by_our_writer_exactly_as_pandas(table: pd.DataFrame) -> None:
+def test_plain_ids_are_written_by_our_writers_exactly_as_pandas(table: pd.DataFrame) -> None:
     assert _plain_csv(table) is not None
     with tempfile.TemporaryDirectory() as tmp:
-        mine, theirs = _written(table, Path(tmp))
-    assert mine == theirs
+        for arrow in (True, False):
+            mine, theirs = _written(table, Path(tmp), arrow=arrow)
+            assert mine == theirs
+        assert _arrow_wrote(table, Path(tmp))  # the fast route took these
 
 
 @given(assignments(ANY))
 def test_any_ids_are_written_exactly_as_pandas(table: pd.DataFrame) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        mine, theirs = _written(table, Path(tmp))
-    assert mine == theirs
+        for arrow in (True, False):
+            mine, theirs = _written(table, Path(tmp), arrow=arrow)
+            assert mine == theirs
 
 
 @pytest.mark.parametrize("bad", ["a,b", 'a"b', "a\nb", "a\rb", ""])
@@ -69,6 +88,39 @@ def test_ids_pandas_would_quote_or_leave_empty_go_to_pandas(bad: str) -> None:
     )
     assert _plain_csv(table) is None
     assert _plain_csv(table.iloc[:1]) is not None
+    with tempfile.TemporaryDirectory() as tmp:
+        assert not _arrow_wrote(table, Path(tmp))
+        assert _arrow_wrote(table.iloc[:1], Path(tmp))
+        mine, theirs = _written(table, Path(tmp))
+        assert mine == theirs
+
+
+def test_without_pyarrow_the_assignment_is_written_by_our_join(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pyarrow(name: str, *args: object, **kwargs: object) -> object:
+        importer = args[0].get("__name__", "") if args and isinstance(args[0], dict) else ""
+        if name.startswith("pyarrow") and importer.startswith("slotopt"):  # pandas keeps it
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    table = pd.DataFrame(
+        {
+            "applicant_id": pd.array(["a", "b"], dtype="string"),
+            "slot_id": pd.array(["s", None], dtype="string"),
+            "position": [1, 2],
+        }
+    )
+    monkeypatch.setattr(builtins, "__import__", no_pyarrow)
+    assert not matching_result._write_assignment_arrow(tmp_path / "x.csv", *_columns(table))
+    matching_result.write_assignment(tmp_path / "mine.csv", *_columns(table))
+    monkeypatch.undo()
+    table.to_csv(tmp_path / "theirs.csv", index=False)
+    assert (tmp_path / "mine.csv").read_bytes() == (tmp_path / "theirs.csv").read_bytes()
 
 
 def test_an_integer_column_with_gaps_goes_to_pandas() -> None:

@@ -1,7 +1,9 @@
 """The result-folder contract: ``summary.json`` plus the kind's tables, written whole or not at all.
 
-Every result type provides ``summary() -> dict`` and ``tables() -> dict[str, DataFrame]`` (and may
-provide ``figures() -> dict[str, matplotlib Figure]``); this module adds the keys every summary
+Every result type provides ``summary() -> dict`` and ``tables() -> Mapping[str, DataFrame]`` (a
+dict, or a :class:`LazyTables` that builds each table when it is looked up), may provide
+``figures() -> dict[str, matplotlib Figure]`` and ``write_table(name, path)`` (to write a table
+from its own arrays, the text pandas would write); this module adds the keys every summary
 carries (slotopt version, input hashes, the list of files written) and writes through
 :func:`slotopt._atomic.atomic_folder`, which refuses to replace anything slotopt did not write
 (docs/contracts.md). Figures are saved from their own canvas: no pyplot, no backend switch.
@@ -10,6 +12,7 @@ carries (slotopt version, input hashes, the list of files written) and writes th
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +101,29 @@ def check_result_folder(out: str | Path, instance: Any = None, *, force: bool = 
     check_output_folder(Path(out), force=force, inputs=result_inputs(instance))
 
 
+class LazyTables(Mapping[str, Any]):
+    """A result's tables by name, each built by its function when first looked up (a result
+    folder writer that writes a table from the result's arrays never builds it)."""
+
+    def __init__(self, builders: Mapping[str, Callable[[], Any]]) -> None:
+        self._builders = dict(builders)
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            self._built[name] = self._builders[name]()
+        return self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._builders)
+
+    def __len__(self) -> int:
+        return len(self._builders)
+
+    def __repr__(self) -> str:
+        return f"LazyTables({', '.join(self._builders)})"
+
+
 def write_result_folder(result: Any, out: str | Path, *, force: bool = False) -> Path:
     """Write ``result`` to ``out``: summary.json, one CSV per table, one PNG per figure.
 
@@ -127,13 +153,13 @@ def write_result_folder(result: Any, out: str | Path, *, force: bool = False) ->
         [*(f"{name}.csv" for name in tables), *(f"{name}.png" for name in figures), "summary.json"]
     )
     with atomic_folder(out, force=force, inputs=inputs) as tmp:
-        # a result may write its own tables (the same text, faster): ``write_table``
+        # a result may write its own tables (the same text, faster): ``write_table(name, path)``
         write_table = getattr(result, "write_table", None)
-        for name, df in tables.items():
+        for name in tables:
             if write_table is None:
-                df.to_csv(tmp / f"{name}.csv", index=False)
+                tables[name].to_csv(tmp / f"{name}.csv", index=False)
             else:
-                write_table(name, df, tmp / f"{name}.csv")
+                write_table(name, tmp / f"{name}.csv")
         for name, fig in figures.items():
             fig.savefig(tmp / f"{name}.png", dpi=120, bbox_inches="tight")
         write_json(tmp / "summary.json", summary)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,12 @@ from slotopt.engines.matching.structure import total_rank
 from slotopt.errors import VerificationError
 from slotopt.formulations.solver import SolutionStatus, StopReason
 from slotopt.instance.matching import MatchingInstance
-from slotopt.run.folders import common_summary, verification_note, write_result_folder
+from slotopt.run.folders import (
+    LazyTables,
+    common_summary,
+    verification_note,
+    write_result_folder,
+)
 from slotopt.run.outcome import StageOutcome, VerificationOutcome
 from slotopt.verify.matching import MatchingReport, Witnesses, build_witnesses, check_witness
 
@@ -127,23 +133,16 @@ class MatchingResult:
     def assignment(self) -> pd.DataFrame:
         inst = self.instance
         order = _position_order(self.position)
-        slot = self.slot_of[order]
-        slot_ids = pd.array(
-            np.where(slot >= 0, inst.slot_ids[np.maximum(slot, 0)], None), dtype="string"
-        )
-        return pd.DataFrame(
-            {
-                "applicant_id": pd.array(inst.applicant_ids[order], dtype="string"),
-                "slot_id": slot_ids,
-                "position": self.position[order],
-            }
-        )
+        ids, slot, position = inst.applicant_ids[order], self.slot_of[order], self.position[order]
+        return _assignment_frame(ids, inst.slot_ids, slot, position)
 
     @property
     def total_rank(self) -> float | None:
         """Sum of the ranks of the assigned slots (unranked pairs count as the applicant's worst
         given rank plus one); None when the instance has no ranks."""
-        return total_rank(self.instance, self.slot_of)
+        if "total_rank" not in self._cache:
+            self._cache["total_rank"] = total_rank(self.instance, self.slot_of)
+        return self._cache["total_rank"]
 
     def matched_by_priority(self) -> pd.DataFrame:
         """Applicants and matched applicants per priority level."""
@@ -193,22 +192,25 @@ class MatchingResult:
         out.update({k: v for k, v in self.extra.items() if k not in out})
         return out
 
-    def tables(self) -> dict[str, pd.DataFrame]:
-        return {"assignment": self.assignment}
+    def tables(self) -> Mapping[str, pd.DataFrame]:
+        """``{"assignment": ...}``, built when first looked up."""
+        return LazyTables({"assignment": lambda: self.assignment})
 
     def to_folder(self, path: str | Path, *, force: bool = False) -> Path:
         """Write ``summary.json`` and ``assignment.csv`` atomically (see ARCHITECTURE.md)."""
         return write_result_folder(self, path, force=force)
 
-    def write_table(self, name: str, table: pd.DataFrame, path: Path) -> None:
-        """Write one of :meth:`tables` as CSV: the text of ``table.to_csv(path, index=False)``,
-        which the assignment of plain ids gets without pandas' writer (3x faster at 1M rows)."""
-        text = _plain_csv(table) if name == "assignment" else None
-        if text is None:
-            table.to_csv(path, index=False)
-        else:
-            with open(path, "w", encoding="utf-8", newline="") as f:
-                f.write(text)
+    def write_table(self, name: str, path: Path) -> None:
+        """Write one of :meth:`tables` as CSV: the text of ``table.to_csv(path, index=False)``;
+        the assignment is written from the arrays, without building the table
+        (:func:`write_assignment`)."""
+        if name != "assignment":
+            self.tables()[name].to_csv(path, index=False)
+            return
+        inst = self.instance
+        order = _position_order(self.position)
+        ids, slot, position = inst.applicant_ids[order], self.slot_of[order], self.position[order]
+        write_assignment(path, ids, inst.slot_ids, slot, position)
 
     def report(self) -> str:
         inst = self.instance
@@ -361,6 +363,80 @@ def _position_order(position: np.ndarray) -> np.ndarray:
         if (order >= 0).all():  # each position once: the only order that sorts them
             return order
     return np.argsort(position, kind="stable")
+
+
+def _assignment_frame(
+    applicant_ids: np.ndarray, slot_ids: np.ndarray, slot: np.ndarray, position: np.ndarray
+) -> pd.DataFrame:
+    """The assignment table: row ``k`` is applicant ``applicant_ids[k]`` with slot
+    ``slot_ids[slot[k]]`` (NA when ``slot[k] < 0``) and ``position[k]``."""
+    names = np.full(len(slot), None, dtype=object)
+    matched = slot >= 0
+    names[matched] = slot_ids[slot[matched]]
+    return pd.DataFrame(
+        {
+            "applicant_id": pd.array(applicant_ids, dtype="string"),
+            "slot_id": pd.array(names, dtype="string"),
+            "position": position,
+        }
+    )
+
+
+def write_assignment(
+    path: Path,
+    applicant_ids: np.ndarray,
+    slot_ids: np.ndarray,
+    slot: np.ndarray,
+    position: np.ndarray,
+) -> None:
+    """Write the assignment table (rows as in :func:`_assignment_frame`) to ``path`` as exactly
+    the text ``DataFrame.to_csv(path, index=False)`` writes.
+
+    With pyarrow, its CSV writer writes it without quoting, straight from the arrays (at a
+    million rows about 0.15 s against 0.8 s to build the table and join the text); a value it
+    would have to quote (a delimiter, a quote or a line end) or an empty id makes it stop, and
+    the table is written as before: our own join of its values when none needs quoting, else
+    pandas' writer. The tests compare every route with pandas on arbitrary ids.
+    """
+    if _write_assignment_arrow(path, applicant_ids, slot_ids, slot, position):
+        return
+    table = _assignment_frame(applicant_ids, slot_ids, slot, position)
+    text = _plain_csv(table)
+    if text is None:
+        table.to_csv(path, index=False)
+    else:
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+
+
+def _write_assignment_arrow(
+    path: Path,
+    applicant_ids: np.ndarray,
+    slot_ids: np.ndarray,
+    slot: np.ndarray,
+    position: np.ndarray,
+) -> bool:
+    """:func:`write_assignment` by pyarrow; False (nothing written) when pyarrow is missing or
+    a value would need quoting or is empty."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as pcsv
+    except ImportError:
+        return False
+    ids = pa.array(applicant_ids, type=pa.string())
+    slots = pa.array(slot_ids, type=pa.string()).take(pa.array(np.maximum(slot, 0), mask=slot < 0))
+    for column in (ids, slots):  # (a null, an unmatched applicant's slot, counts as no match)
+        if len(column) and pc.any(pc.equal(pc.binary_length(column), 0)).as_py():
+            return False  # pandas writes an empty string as ""
+    table = pa.table({"applicant_id": ids, "slot_id": slots, "position": pa.array(position)})
+    options = pcsv.WriteOptions(quoting_style="none", quoting_header="none", eol=os.linesep)
+    try:
+        with open(path, "wb") as f:
+            pcsv.write_csv(table, f, options)
+    except pa.ArrowInvalid:  # a value needs quotes: "none" refuses to write it
+        return False
+    return True
 
 
 #: Characters that make pandas quote a CSV field (delimiter, quote, line ends).
