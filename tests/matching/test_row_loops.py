@@ -141,3 +141,49 @@ def test_small_inputs_take_numpy_and_large_ones_the_loops(monkeypatch: pytest.Mo
     assert _row_loops.loops(10**9, False) is None
     if importlib.util.find_spec("numba") is not None:
         assert _row_loops.loops(_row_loops.COMPILE_ABOVE, None) is not None
+
+
+@st.composite
+def ranked_pairs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n = draw(st.integers(0, 25))
+    owner = draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+    rank = draw(st.lists(st.sampled_from([-1, 1, 2, 3]), min_size=n, max_size=n))
+    values = draw(st.lists(st.integers(0, 4), min_size=n, max_size=n))
+    rows = sorted(set(zip(owner, values, strict=True)))  # distinct pairs, as validated
+    ranks = {pair: r for pair, r in zip(zip(owner, values, strict=True), rank, strict=True)}
+    triples = [(a, ranks[(a, v)], v) for a, v in rows]
+    if draw(st.booleans()):  # canonical: unranked (-1) after every rank
+        triples.sort(key=lambda t: (t[0], t[1] < 0, t[1], t[2]))
+    else:
+        triples = draw(st.permutations(triples))
+    cols = list(zip(*triples, strict=True)) or [(), (), ()]
+    return tuple(np.array(c, dtype=np.int64) for c in cols)  # type: ignore[return-value]
+
+
+@given(ranked_pairs())
+def test_canonical_loop_agrees_with_the_sort(data: tuple[np.ndarray, ...]) -> None:
+    from slotopt.instance.matching import _pair_order
+
+    owner, rank, values = data
+    key = [(a, r < 0, r, v) for a, r, v in zip(owner, rank, values, strict=True)]
+    canonical = key == sorted(key)
+    assert _row_loops.canonical_loop(owner, rank, values) == canonical
+    assert (_pair_order(owner, rank, values, 4, 5, compiled=False) is None) == canonical
+    if importlib.util.find_spec("numba") is not None:
+        assert (_pair_order(owner, rank, values, 4, 5, compiled=True) is None) == canonical
+
+
+@pytest.mark.parametrize(
+    ("rank", "values", "canonical"),
+    [
+        ([1, 2, -1], [5, 1, 0], True),  # by rank, unranked last
+        ([-1, 1], [0, 5], False),  # an unranked pair before a ranked one
+        ([2, 1], [0, 5], False),
+        ([-1, -1], [3, 1], False),  # unranked pairs by slot
+        ([1, 1], [1, 3], True),
+    ],
+)
+def test_canonical_loop_by_hand(rank: list[int], values: list[int], canonical: bool) -> None:
+    owner = np.zeros(len(rank), dtype=np.int64)
+    got = _row_loops.canonical_loop(owner, np.array(rank), np.array(values))
+    assert got == canonical

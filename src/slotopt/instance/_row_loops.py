@@ -77,6 +77,25 @@ def repeated_pair_loop(owner: Any, values: Any, n_values: int) -> int:
     return 0
 
 
+def canonical_loop(owner: Any, rank: Any, values: Any) -> bool:
+    """Whether the pairs are in (owner, rank with unranked (negative) last, value) order, each
+    pair after the one before it."""
+    for p in range(1, len(owner)):
+        a, b = owner[p - 1], owner[p]
+        if a != b:
+            if a > b:
+                return False
+            continue
+        r, q = rank[p - 1], rank[p]
+        if r != q:
+            if q >= 0 and (r < 0 or r > q):
+                return False
+            continue
+        if values[p - 1] >= values[p]:
+            return False
+    return True
+
+
 def group_loop(indptr: Any, flat: Any, type_of: Any, first: Any) -> int:
     """Number the distinct rows of ``flat`` (each row sorted) by first appearance: ``type_of``
     per row, ``first`` the first row of each type; returns the number of types. A hash table
@@ -135,12 +154,15 @@ Loops = tuple[Any, ...]
 
 
 def loops(n_pairs: int, compiled: bool | None) -> Loops | None:
-    """The compiled loops ``(sort_rows, repeated_pair, group, gather)`` when they should run:
+    """The compiled loops ``(sort_rows, repeated_pair, group, gather, canonical)`` when they
+    should run:
     ``compiled=None`` above :data:`COMPILE_ABOVE` pairs if numba works, ``True`` always
     (``RuntimeError`` without numba), ``False`` never."""
     if compiled is False or (compiled is None and n_pairs < COMPILE_ABOVE):
         return None
-    found = _jit.compiled(_GROUP, sort_rows_loop, repeated_pair_loop, group_loop, gather_loop)
+    found = _jit.compiled(
+        _GROUP, sort_rows_loop, repeated_pair_loop, group_loop, gather_loop, canonical_loop
+    )
     if found is None and compiled:
         raise RuntimeError("the compiled row loops need numba (pip install 'slotopt[fast]')")
     return found
@@ -148,7 +170,7 @@ def loops(n_pairs: int, compiled: bool | None) -> Loops | None:
 
 def python_loops() -> Loops:
     """The same loops uncompiled (slow: for tests on small inputs)."""
-    return (sort_rows_loop, repeated_pair_loop, group_loop, gather_loop)
+    return (sort_rows_loop, repeated_pair_loop, group_loop, gather_loop, canonical_loop)
 
 
 def mark_unusable() -> None:

@@ -413,7 +413,7 @@ def _group_types_loops(
     loops: _row_loops.Loops, indptr: np.ndarray, acc_slot: np.ndarray, lengths: np.ndarray
 ) -> ApplicantTypes:
     """:func:`group_types` by the row loops (compiled, or plain Python in the tests)."""
-    sort_fn, _, group_fn, gather_fn = loops
+    sort_fn, _, group_fn, gather_fn = loops[:4]
     n = len(indptr) - 1
     indptr = indptr.astype(np.int64, copy=False)
     flat = np.empty(len(acc_slot), dtype=np.int64)
@@ -679,13 +679,31 @@ def _assemble(
 
 
 def _pair_order(
-    a_idx: np.ndarray, rank: np.ndarray, s_idx: np.ndarray, n_applicants: int, n_slots: int
+    a_idx: np.ndarray,
+    rank: np.ndarray,
+    s_idx: np.ndarray,
+    n_applicants: int,
+    n_slots: int,
+    *,
+    compiled: bool | None = None,
 ) -> np.ndarray | None:
     """The permutation putting pairs in (applicant, rank with unranked last, slot) order, or
-    None when they are in it already. One int64 key when it fits (one pass to check, one sort
-    otherwise), three keys when ranks are too large for that."""
+    None when they are in it already. The check is one compiled pass by the rule of
+    :func:`_row_loops.loops`; otherwise, and to sort, one int64 key when it fits (one pass to
+    check, one sort otherwise), three keys when ranks are too large for that."""
     if len(a_idx) < 2:
         return None
+    loops = _row_loops.loops(len(a_idx), compiled)
+    if loops is not None:
+        try:
+            canonical = bool(loops[4](a_idx, rank, s_idx))
+        except Exception:  # a numba that imports but cannot compile: the numpy version
+            if compiled:
+                raise
+            _row_loops.mark_unusable()
+        else:
+            if canonical:
+                return None
     top = int(rank.max())
     width = max(top, 0) + 2  # ranks 1..top, unranked = top + 1
     if n_applicants * width * max(n_slots, 1) < 2**62:
