@@ -87,6 +87,10 @@ class Method:
         The fields of ``slotopt.formulations.solver.HighsPresets`` (the HiGHS options of each
         model, passed as ``presets=``) that this method's solves use; empty when it calls no
         solver.
+    plan : str or None
+        ``"module:function"`` of a preparation that needs only the instance (no seed):
+        ``plan(inst)``'s result is passed to ``target`` as ``plan=``, and a large instance's is
+        built in a thread while the lottery draws. None when the method has none.
     """
 
     name: str
@@ -100,6 +104,7 @@ class Method:
     fixed: Mapping[str, Any] = field(default_factory=dict, compare=False)
     reports_progress: bool = False
     presets: tuple[str, ...] = ()
+    plan: str | None = None
 
     def load(self) -> Callable[..., Any]:
         """The function this method runs (imported now)."""
@@ -120,7 +125,12 @@ _MATCHING = "slotopt.formulations.matching"
 MATCHING_METHODS: dict[str, Method] = {
     m.name: m
     for m in (
-        Method("greedy", "slotopt.engines.matching.greedy:greedy_matching", needs_highs=False),
+        Method(
+            "greedy",
+            "slotopt.engines.matching.greedy:greedy_matching",
+            needs_highs=False,
+            plan="slotopt.engines.matching.greedy:plan_greedy",
+        ),
         Method(
             "naive",
             "slotopt.engines.matching.naive:naive_matching",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from slotopt.methods import (
     SECOND_STAGES,
     SOLVER_OPTIONS,
     Method,
+    load,
     resolve_seed,
     unpack,
     warn_if_impractical,
@@ -70,6 +72,23 @@ def _errored(stage: str, name: str, exc: SlotoptError) -> StageOutcome:
     return StageOutcome(stage, name, stop, SolutionStatus.none, str(exc))
 
 
+#: From this many applicants on, a method's plan is built in a thread while the lottery draws
+#: (both release the GIL in their compiled loops and numpy sorts); below it, in the method.
+PLAN_CONCURRENTLY_ABOVE = 50_000
+
+
+def _start_plan(facts: Method, inst: MatchingInstance) -> Future[Any] | None:
+    """The method's seed-independent plan, started in a thread (None: the method makes its
+    own). The plan is a pure function of the instance, so the result cannot depend on it."""
+    if facts.plan is None or inst.n_applicants < PLAN_CONCURRENTLY_ABOVE:
+        return None
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slotopt-plan")
+    try:
+        return pool.submit(load(facts.plan), inst)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends with its one task
+
+
 def solve_matching(
     inst: MatchingInstance,
     *,
@@ -121,6 +140,7 @@ def solve_matching(
     check_solver_options(stage_options)
     seed = resolve_seed(inst, seed)
     start = time.perf_counter()
+    planned = _start_plan(facts, inst)
     order = priority_order(inst.priority, inst.applicant_ids, seed)
     position = positions_from_order(order)
     warn_if_impractical(
@@ -132,7 +152,9 @@ def solve_matching(
     stages: list[StageOutcome] = []
     if not facts.needs_highs:
         with Progress(f"method {method}", inst.n_applicants) as bar:
-            extra = {"progress": bar} if facts.reports_progress else {}
+            extra: dict[str, Any] = {"progress": bar} if facts.reports_progress else {}
+            if planned is not None:
+                extra["plan"] = planned.result()
             slot_of, info = unpack(facts.load()(inst, order, **method_options, **extra))
         stages.append(exact("method", method))
     else:

@@ -67,8 +67,45 @@ def least_contested_first(types: ApplicantTypes, capacity: np.ndarray) -> np.nda
     return by_demand[key - owner * max(n_slots, 1)].astype(np.int64)
 
 
+@dataclass(frozen=True, eq=False)
+class GreedyPlan:
+    """What :func:`greedy_matching` prepares from the instance alone, before the priority order
+    matters: the types' slots least contested first and the kernel's layout of them. It depends
+    on no seed, so it can be built while the lottery draws (:func:`plan_greedy`) and reused for
+    other seeds of the same instance."""
+
+    instance: MatchingInstance
+    compiled: bool | None
+    t_slots: np.ndarray
+    view: _Layout
+
+
+def plan_greedy(inst: MatchingInstance, *, compiled: bool | None = None) -> GreedyPlan:
+    """The :class:`GreedyPlan` of ``inst`` (``compiled`` as for :func:`greedy_matching`)."""
+    types = inst.types
+    t_indptr = types.indptr.astype(np.int64)
+    loops = _loops(inst.n_applicants, compiled)
+    t_slots = None
+    if loops is not None:
+        try:
+            t_slots = layout.least_contested_compiled(
+                loops, t_indptr, types.slots, types.size, inst.capacity
+            )
+        except Exception:  # a numba that imports but cannot compile: the numpy version
+            layout.mark_unusable()
+    if t_slots is None:
+        t_slots = least_contested_first(types, inst.capacity)
+    fn, loops = _kernel_choice(inst.n_applicants, compiled)
+    view = _Layout.build(t_indptr, t_slots, inst.n_slots, types.slots, loops=loops)
+    return GreedyPlan(instance=inst, compiled=compiled, t_slots=t_slots, view=view)
+
+
 def greedy_matching(
-    inst: MatchingInstance, order: np.ndarray, *, compiled: bool | None = None
+    inst: MatchingInstance,
+    order: np.ndarray,
+    *,
+    compiled: bool | None = None,
+    plan: GreedyPlan | None = None,
 ) -> np.ndarray:
     """Algorithm 1; returns the slot index of each applicant (-1 when unmatched).
 
@@ -83,38 +120,34 @@ def greedy_matching(
         instance has at least :data:`COMPILE_ABOVE` applicants, else the pure-Python one;
         True requires the compiled kernel (``RuntimeError`` without it); False forces pure
         Python. The schedule is the same either way.
+    plan
+        The instance's :func:`plan_greedy` (with the same ``compiled``), when it was built
+        beforehand; built here otherwise.
 
     Returns
     -------
     ndarray of shape (A,), int64
         ``slot_of[i]`` for applicant ``i``; the matched set is exactly Algorithm 1's.
     """
+    if plan is None:
+        plan = plan_greedy(inst, compiled=compiled)
+    elif plan.instance is not inst or plan.compiled != compiled:
+        raise ValueError("the greedy plan was made for another instance or kernel choice")
     types = inst.types
     order = np.asarray(order, dtype=np.int64)
-    t_indptr = types.indptr.astype(np.int64)
-    loops = _loops(len(order), compiled)
-    t_slots = None
-    if loops is not None:
-        try:
-            t_slots = layout.least_contested_compiled(
-                loops, t_indptr, types.slots, types.size, inst.capacity
-            )
-        except Exception:  # a numba that imports but cannot compile: the numpy version
-            layout.mark_unusable()
-    if t_slots is None:
-        t_slots = least_contested_first(types, inst.capacity)
     seq = types.type_of[order]
     out = run_kernel(
         seq,
         np.full(len(seq), -2, dtype=np.int64),
-        t_indptr,
-        t_slots,
+        types.indptr.astype(np.int64),
+        plan.t_slots,
         inst.capacity,
         sorted_slots=types.slots,
         compiled=compiled,
         names=("added",),
+        view=plan.view,
     )
-    return distribute(types.type_of, order, t_slots, out["added"], out["occ"])
+    return distribute(types.type_of, order, plan.t_slots, out["added"], out["occ"])
 
 
 @dataclass(frozen=True)
@@ -192,6 +225,7 @@ def run_kernel(
     sorted_slots: np.ndarray | None = None,
     compiled: bool | None = None,
     names: tuple[str, ...] = OUTPUTS,
+    view: _Layout | None = None,
 ) -> dict[str, Any]:
     """Run :func:`~slotopt.engines.matching.kernel.greedy_kernel` on a type sequence.
 
@@ -201,17 +235,12 @@ def run_kernel(
     Returns its outputs by name, in the numbering of the arguments: ``matched`` (per type),
     ``occ`` (per pair), ``n_comp`` and those of ``names`` (default all of :data:`OUTPUTS`:
     ``added``, ``comp_of``, ``found_slot``, ``found_moves`` (per entry), ``comp_indptr``,
-    ``comp_slots``, ``ref_indptr``, ``refs``, ``stats``).
+    ``comp_slots``, ``ref_indptr``, ``refs``, ``stats``). ``view``: the layout of these
+    ``t_indptr`` and ``t_slots`` when it was built beforehand (:func:`plan_greedy`).
     """
-    small = compiled is None and len(seq) < COMPILE_ABOVE
-    fn = None if compiled is False or small else kernel.compiled_kernel()
-    if compiled and fn is None:
-        raise RuntimeError(
-            f"the compiled greedy is not available ({kernel.fallback_reason()}); "
-            "install slotopt[fast]"
-        )
-    loops = _loops(len(seq), compiled) if fn is not None else None
-    view = _Layout.build(t_indptr, t_slots, len(capacity), sorted_slots, loops=loops)
+    fn, loops = _kernel_choice(len(seq), compiled)
+    if view is None:
+        view = _Layout.build(t_indptr, t_slots, len(capacity), sorted_slots, loops=loops)
     if fn is not None:
         buffers = _buffers(view, seq, forced, capacity)
         try:
@@ -227,6 +256,18 @@ def run_kernel(
     n_comp = kernel.greedy_kernel(**lists)
     out = {k: np.asarray(v, dtype=arrays[k].dtype) for k, v in lists.items()}
     return view.outputs(out, int(n_comp), names)
+
+
+def _kernel_choice(n: int, compiled: bool | None) -> tuple[Any, tuple[Any, ...] | None]:
+    """(the compiled kernel or None, the compiled layout loops or None) for ``n`` entries."""
+    small = compiled is None and n < COMPILE_ABOVE
+    fn = None if compiled is False or small else kernel.compiled_kernel()
+    if compiled and fn is None:
+        raise RuntimeError(
+            f"the compiled greedy is not available ({kernel.fallback_reason()}); "
+            "install slotopt[fast]"
+        )
+    return fn, (_loops(n, compiled) if fn is not None else None)
 
 
 def _loops(n: int, compiled: bool | None) -> tuple[Any, ...] | None:
