@@ -187,3 +187,65 @@ def test_canonical_loop_by_hand(rank: list[int], values: list[int], canonical: b
     owner = np.zeros(len(rank), dtype=np.int64)
     got = _row_loops.canonical_loop(owner, np.array(rank), np.array(values))
     assert got == canonical
+
+
+def _arrow_layout(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    data = [s.encode() for s in strings]
+    offsets = np.zeros(len(data) + 1, dtype=np.int64)
+    np.cumsum([len(d) for d in data], out=offsets[1:])
+    return offsets, np.frombuffer(b"".join(data) + b"\0", dtype=np.uint8)
+
+
+IDS = st.text(st.sampled_from("ab9Zé試"), min_size=1, max_size=4)
+
+
+@given(st.lists(IDS, unique=True, max_size=12), st.data())
+def test_merge_positions_loop_against_python(known: list[str], data: st.DataObject) -> None:
+    ordered = sorted(known, key=lambda s: s.encode())  # byte order = code-point order
+    probes = data.draw(st.lists(st.one_of(st.sampled_from(ordered), IDS) if ordered else IDS))
+    if data.draw(st.booleans()):
+        probes.sort(key=lambda s: s.encode())  # increasing, repeats allowed: the walk's case
+    out = np.full(len(probes), -1, dtype=np.int64)
+    ok = _row_loops.merge_positions_loop(*_arrow_layout(probes), *_arrow_layout(ordered), out)
+    increasing = all(a.encode() <= b.encode() for a, b in zip(probes, probes[1:], strict=False))
+    present = all(p in ordered for p in probes)
+    assert ok == (increasing and present)
+    if ok:
+        assert out.tolist() == [ordered.index(p) for p in probes]
+
+
+def test_merge_positions_tells_prefixes_apart() -> None:
+    ordered = ["a", "ab", "abc", "b"]
+    out = np.empty(4, dtype=np.int64)
+    probes = ["a", "ab", "ab", "abc"]
+    assert _row_loops.merge_positions_loop(*_arrow_layout(probes), *_arrow_layout(ordered), out)
+    assert out.tolist() == [0, 1, 1, 2]
+    assert not _row_loops.merge_positions_loop(
+        *_arrow_layout(["abd"]), *_arrow_layout(ordered), out
+    )
+
+
+@needs_numba
+@settings(max_examples=40)
+@given(st.lists(IDS, unique=True, min_size=1, max_size=12), st.data())
+def test_lookup_by_walk_equals_lookup_by_hash(known: list[str], data: st.DataObject) -> None:
+    import pyarrow as pa
+
+    from slotopt.instance import matching
+
+    ordered = pa.array(sorted(known, key=lambda s: s.encode()))
+    probes = data.draw(st.lists(st.sampled_from(known), min_size=1))
+    increasing = data.draw(st.booleans())
+    if increasing:
+        probes.sort(key=lambda s: s.encode())
+    half = len(probes) // 2
+    ids = pa.chunked_array([pa.array(probes[:half], pa.string()), pa.array(probes[half:])])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_row_loops, "COMPILE_ABOVE", 0)
+        if increasing:  # the walk, not the hash, gives these
+            assert matching._merged_positions(list(ids.chunks), ordered) is not None
+        walked = matching._lookup(ids, ordered, runs=True)
+        coded = matching._lookup(ids.dictionary_encode(), ordered, runs=True)
+    hashed = matching._lookup(ids, ordered, runs=False)  # pyarrow's index_in
+    assert walked is not None and hashed is not None and coded is not None
+    assert walked.tolist() == hashed.tolist() == coded.tolist()

@@ -96,6 +96,39 @@ def canonical_loop(owner: Any, rank: Any, values: Any) -> bool:
     return True
 
 
+def merge_positions_loop(a_off: Any, a_data: Any, b_off: Any, b_data: Any, out: Any) -> bool:
+    """``out[k]``: the position of string ``a[k]`` in the strictly increasing strings ``b``
+    (byte order), by one walk along both; False as soon as that cannot be done so (``a``
+    decreases somewhere, or holds a string ``b`` lacks): the caller hashes then. Strings are
+    given as offsets and UTF-8 bytes (Arrow's layout)."""
+    j = 0
+    n_b = len(b_off) - 1
+    for k in range(len(a_off) - 1):
+        lo = a_off[k]
+        n_a = a_off[k + 1] - lo
+        while True:
+            if j >= n_b:
+                return False
+            b_lo = b_off[j]
+            n_bj = b_off[j + 1] - b_lo
+            c = 0
+            for i in range(min(n_a, n_bj)):
+                x = a_data[lo + i]
+                y = b_data[b_lo + i]
+                if x != y:
+                    c = -1 if x < y else 1
+                    break
+            if c == 0 and n_a != n_bj:
+                c = -1 if n_a < n_bj else 1
+            if c == 0:
+                out[k] = j
+                break
+            if c < 0:
+                return False
+            j += 1
+    return True
+
+
 def group_loop(indptr: Any, flat: Any, type_of: Any, first: Any) -> int:
     """Number the distinct rows of ``flat`` (each row sorted) by first appearance: ``type_of``
     per row, ``first`` the first row of each type; returns the number of types. A hash table
@@ -154,14 +187,20 @@ Loops = tuple[Any, ...]
 
 
 def loops(n_pairs: int, compiled: bool | None) -> Loops | None:
-    """The compiled loops ``(sort_rows, repeated_pair, group, gather, canonical)`` when they
-    should run:
+    """The compiled loops ``(sort_rows, repeated_pair, group, gather, canonical,
+    merge_positions)`` when they should run:
     ``compiled=None`` above :data:`COMPILE_ABOVE` pairs if numba works, ``True`` always
     (``RuntimeError`` without numba), ``False`` never."""
     if compiled is False or (compiled is None and n_pairs < COMPILE_ABOVE):
         return None
     found = _jit.compiled(
-        _GROUP, sort_rows_loop, repeated_pair_loop, group_loop, gather_loop, canonical_loop
+        _GROUP,
+        sort_rows_loop,
+        repeated_pair_loop,
+        group_loop,
+        gather_loop,
+        canonical_loop,
+        merge_positions_loop,
     )
     if found is None and compiled:
         raise RuntimeError("the compiled row loops need numba (pip install 'slotopt[fast]')")
@@ -170,7 +209,14 @@ def loops(n_pairs: int, compiled: bool | None) -> Loops | None:
 
 def python_loops() -> Loops:
     """The same loops uncompiled (slow: for tests on small inputs)."""
-    return (sort_rows_loop, repeated_pair_loop, group_loop, gather_loop, canonical_loop)
+    return (
+        sort_rows_loop,
+        repeated_pair_loop,
+        group_loop,
+        gather_loop,
+        canonical_loop,
+        merge_positions_loop,
+    )
 
 
 def mark_unusable() -> None:

@@ -1021,10 +1021,12 @@ def _lookup(ids: Any, ordered: Any, *, runs: bool) -> np.ndarray | None:
             if key not in first:
                 first[key] = int(sum(len(d) for d in dictionaries))
                 dictionaries.append(chunk.dictionary)
-        found = pc.index_in(pa.chunked_array(dictionaries, type=pa.string()), value_set=ordered)
-        if found.null_count:  # (an unused dictionary entry also lands here: still safe)
-            return None
-        mapping = found.to_numpy(zero_copy_only=False).astype(np.int64)
+        mapping = _merged_positions(dictionaries, ordered) if runs else None
+        if mapping is None:
+            found = pc.index_in(pa.chunked_array(dictionaries, type=pa.string()), value_set=ordered)
+            if found.null_count:  # (an unused dictionary entry also lands here: still safe)
+                return None
+            mapping = found.to_numpy(zero_copy_only=False).astype(np.int64)
         parts = [
             mapping[first[(c.dictionary.buffers()[1].address, len(c.dictionary))] :][
                 c.indices.to_numpy(zero_copy_only=False)
@@ -1037,13 +1039,47 @@ def _lookup(ids: Any, ordered: Any, *, runs: bool) -> np.ndarray | None:
         change = pc.not_equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False)
         starts = np.flatnonzero(np.concatenate(([True], change)))
         ids = _take_chunkwise(ids, starts)
-    found = pc.index_in(ids, value_set=ordered)
-    if found.null_count:
-        return None
-    codes = found.to_numpy(zero_copy_only=False).astype(np.int64)
+    codes = _merged_positions(ids.chunks, ordered) if runs else None
+    if codes is None:
+        found = pc.index_in(ids, value_set=ordered)
+        if found.null_count:
+            return None
+        codes = found.to_numpy(zero_copy_only=False).astype(np.int64)
     if starts is None:
         return codes
     return np.repeat(codes, np.diff(np.append(starts, len(change) + 1)))
+
+
+def _merged_positions(chunks: list[Any], ordered: Any) -> np.ndarray | None:
+    """The position of every id of ``chunks`` (pyarrow string arrays, one after another) in
+    ``ordered`` (strictly increasing) by one compiled walk along both, which works when the
+    ids come in increasing order (an applicant's pairs after the previous applicant's, as
+    canonical files hold them; an id may repeat); None otherwise, or below the size of the
+    compiled loops, and the caller hashes (``pyarrow.compute.index_in``)."""
+    import pyarrow as pa
+
+    n = sum(len(c) for c in chunks)
+    loops = _row_loops.loops(n * 8, None)  # (about eight pairs per id in such a table)
+    if loops is None or n == 0:
+        return None
+
+    def flat(arrays: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+        arr = pa.concat_arrays([a.cast(pa.large_string()) for a in arrays])
+        buffers = arr.buffers()
+        offsets = np.frombuffer(buffers[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+        data = buffers[2]
+        return offsets, np.frombuffer(data, dtype=np.uint8) if data else np.zeros(1, np.uint8)
+
+    targets = ordered.chunks if isinstance(ordered, pa.ChunkedArray) else [ordered]
+    a_off, a_data = flat(list(chunks))
+    b_off, b_data = flat(list(targets))
+    out = np.empty(n, dtype=np.int64)
+    try:
+        if loops[5](a_off, a_data, b_off, b_data, out):
+            return out
+    except Exception:  # a numba that imports but cannot compile: pyarrow hashes
+        _row_loops.mark_unusable()
+    return None
 
 
 def _take_chunkwise(ids: Any, rows: np.ndarray) -> Any:
