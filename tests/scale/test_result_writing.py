@@ -126,3 +126,26 @@ def test_without_pyarrow_the_assignment_is_written_by_our_join(
 def test_an_integer_column_with_gaps_goes_to_pandas() -> None:
     table = pd.DataFrame({"position": pd.array([1, None], dtype="Int64")})
     assert _plain_csv(table) is None
+
+
+@given(assignments(ANY), st.randoms(use_true_random=False))
+def test_rows_taken_by_an_order_are_written_as_that_table(table: pd.DataFrame, rnd) -> None:  # type: ignore[no-untyped-def]
+    # per-applicant arrays in another order, and the order that gives the table's rows
+    ids, slot_ids, slot, position = _columns(table)
+    perm = list(range(len(ids)))
+    rnd.shuffle(perm)
+    order = np.array(perm, dtype=np.int64)  # row k (at perm[k] below) is applicant order[k]
+    scattered = np.empty_like(ids), np.empty_like(slot), np.empty_like(position)
+    for arr, src in zip(scattered, (ids, slot, position), strict=True):
+        arr[perm] = src
+    with tempfile.TemporaryDirectory() as tmp:
+        for arrow in (True, False):
+            mine = Path(tmp) / f"mine{arrow}.csv"
+            with pytest.MonkeyPatch.context() as mp:
+                if not arrow:
+                    mp.setattr(matching_result, "_write_assignment_arrow", lambda *args: False)
+                matching_result.write_assignment(
+                    mine, scattered[0], slot_ids, scattered[1], scattered[2], order=order
+                )
+            table.to_csv(Path(tmp) / "theirs.csv", index=False)
+            assert mine.read_bytes() == (Path(tmp) / "theirs.csv").read_bytes()
