@@ -13,10 +13,11 @@ the certificates (``check_matching``). Then it writes the instance as CSV to a t
 and times ``slotopt solve DIR --out OUT`` in a child process (load + solve + write, peak memory
 of the child), ``--command-runs`` times (best and median: on a shared machine one run can be
 slow for reasons of its own, e.g. the file dropped from the page cache). Last, the same
-instance through OR-Tools' ``SimpleMinCostFlow`` with linear priority weights (weight ``A - position + 1`` on the arc of each applicant, which makes the
-maximum-weight matching Algorithm 1's: the matched sets of a transversal matroid's greedy and
-its maximum-weight basis coincide for any weights decreasing in priority), on the type network
-(source -> applicant -> type -> slot -> sink), and checks that it matches the same applicants.
+instance through OR-Tools' ``SimpleMinCostFlow`` with linear priority weights (weight
+``A - position + 1`` on the arc of each applicant, which makes the maximum-weight matching
+Algorithm 1's: the matched sets of a transversal matroid's greedy and its maximum-weight basis
+coincide for any weights decreasing in priority), on the type network (source -> applicant ->
+type -> slot -> sink), and checks that it matches the same applicants.
 OR-Tools comes with ``pip install 'slotopt[bench]'``.
 """
 
