@@ -136,6 +136,7 @@ def greedy_matching(
     types = inst.types
     order = np.asarray(order, dtype=np.int64)
     seq = types.type_of[order]
+    view = plan.view
     out = run_kernel(
         seq,
         np.full(len(seq), -2, dtype=np.int64),
@@ -145,9 +146,12 @@ def greedy_matching(
         sorted_slots=types.slots,
         compiled=compiled,
         names=("added",),
-        view=plan.view,
+        view=view,
+        raw=True,
     )
-    return distribute(types.type_of, order, plan.t_slots, out["added"], out["occ"])
+    # in the layout's numbering (each type's slots keep their order there): no conversion of
+    # the per-pair counts back to the types' numbering
+    return distribute(view.new_of_old[types.type_of], order, view.t_slots, out["added"], out["occ"])
 
 
 @dataclass(frozen=True)
@@ -226,6 +230,7 @@ def run_kernel(
     compiled: bool | None = None,
     names: tuple[str, ...] = OUTPUTS,
     view: _Layout | None = None,
+    raw: bool = False,
 ) -> dict[str, Any]:
     """Run :func:`~slotopt.engines.matching.kernel.greedy_kernel` on a type sequence.
 
@@ -236,7 +241,9 @@ def run_kernel(
     ``occ`` (per pair), ``n_comp`` and those of ``names`` (default all of :data:`OUTPUTS`:
     ``added``, ``comp_of``, ``found_slot``, ``found_moves`` (per entry), ``comp_indptr``,
     ``comp_slots``, ``ref_indptr``, ``refs``, ``stats``). ``view``: the layout of these
-    ``t_indptr`` and ``t_slots`` when it was built beforehand (:func:`plan_greedy`).
+    ``t_indptr`` and ``t_slots`` when it was built beforehand (:func:`plan_greedy`). ``raw``:
+    the kernel's own buffers, ``matched`` and ``occ`` in the layout's numbering (``view``'s
+    ``new_of_old`` and ``pair_new``), without the conversions.
     """
     fn, loops = _kernel_choice(len(seq), compiled)
     if view is None:
@@ -250,12 +257,12 @@ def run_kernel(
                 raise
             kernel.mark_unusable(exc)
         else:
-            return view.outputs(buffers, int(n_comp), names)
+            return view.outputs(buffers, int(n_comp), names, raw=raw)
     arrays = _buffers(view, seq, forced, capacity)
     lists = {k: v.tolist() for k, v in arrays.items()}
     n_comp = kernel.greedy_kernel(**lists)
     out = {k: np.asarray(v, dtype=arrays[k].dtype) for k, v in lists.items()}
-    return view.outputs(out, int(n_comp), names)
+    return view.outputs(out, int(n_comp), names, raw=raw)
 
 
 def _kernel_choice(n: int, compiled: bool | None) -> tuple[Any, tuple[Any, ...] | None]:
@@ -364,10 +371,19 @@ class _Layout:
         )
 
     def outputs(
-        self, buffers: dict[str, Any], n_comp: int, names: tuple[str, ...] = OUTPUTS
+        self,
+        buffers: dict[str, Any],
+        n_comp: int,
+        names: tuple[str, ...] = OUTPUTS,
+        *,
+        raw: bool = False,
     ) -> dict[str, Any]:
         """The kernel's results in the callers' numbering (int64): ``names`` (of
-        :data:`OUTPUTS`), ``matched``, ``occ`` and ``n_comp``."""
+        :data:`OUTPUTS`), ``matched``, ``occ`` and ``n_comp``; with ``raw``, the buffers as
+        the kernel left them (``matched`` and ``occ`` in this layout's numbering)."""
+        if raw:
+            kept = {name: buffers[name] for name in (*names, "matched", "occ")}
+            return {**kept, "n_comp": n_comp}
         out: dict[str, Any] = {name: np.asarray(buffers[name], dtype=np.int64) for name in names}
         out["matched"] = np.asarray(buffers["matched"], dtype=np.int64)[self.new_of_old]
         out["occ"] = np.asarray(buffers["occ"], dtype=np.int64)[self.pair_new]
