@@ -4,6 +4,7 @@ clause it cannot vouch for, so that the locating path reports the problem."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pandas as pd
 import pytest
 
 import slotopt
-from slotopt.instance import MatchingInstance, _tables, matching, write_instance
+from slotopt.instance import MatchingInstance, _row_loops, _tables, matching, write_instance
 from slotopt.instance.generate import generate_prefecture
 from slotopt.instance.provenance import Provenance
 from tests.matching.test_validation import GOOD, folder
@@ -180,6 +181,47 @@ def test_every_broken_clause_leaves_the_fast_path(
     assert fast_result(d) is None
     with pytest.raises(slotopt.InstanceError, match=r"\.csv"):  # located by the other path
         slotopt.load_instance(d)
+
+
+needs_numba = pytest.mark.skipif(
+    importlib.util.find_spec("numba") is None, reason="numba is not installed (slotopt[fast])"
+)
+
+
+def compiled_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled row loops of loading at every size, and small CSV blocks (many chunks, one
+    dictionary each, as at a million rows)."""
+    monkeypatch.setattr(_row_loops, "COMPILE_ABOVE", 0)
+    monkeypatch.setattr(_tables, "CSV_BLOCK_BYTES", 64)
+    monkeypatch.setattr(_tables, "CSV_READER", "pyarrow")
+
+
+@needs_numba
+@pytest.mark.parametrize("clause", sorted(BAD))
+def test_every_broken_clause_leaves_the_fast_path_with_the_compiled_loops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clause: str
+) -> None:
+    compiled_everywhere(monkeypatch)
+    d = folder(tmp_path, **BAD[clause])
+    assert fast_result(d) is None
+    with pytest.raises(slotopt.InstanceError, match=r"\.csv"):
+        slotopt.load_instance(d)
+
+
+@needs_numba
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_the_compiled_loops_and_many_blocks_read_what_the_locating_path_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    compiled_everywhere(monkeypatch)
+    d = write_instance(generate_prefecture(300, seed=4), tmp_path / "week", format=fmt)
+    got = fast_only(d, monkeypatch)
+    assert_identical(got, locating(d, monkeypatch))
+    # the rows shuffled: the walk along the applicants fails and the hash finds them
+    acc = (d / "acceptable.csv") if fmt == "csv" else None
+    if acc is not None:
+        acc.write_text(shuffled(acc.read_text(), 5))
+        assert_identical(fast_only(d, monkeypatch), locating(d, monkeypatch))
 
 
 def test_the_good_folder_is_taken_by_the_fast_path(
