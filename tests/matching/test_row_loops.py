@@ -249,3 +249,19 @@ def test_lookup_by_walk_equals_lookup_by_hash(known: list[str], data: st.DataObj
     hashed = matching._lookup(ids, ordered, runs=False)  # pyarrow's index_in
     assert walked is not None and hashed is not None and coded is not None
     assert walked.tolist() == hashed.tolist() == coded.tolist()
+
+
+def test_a_loop_that_fails_when_called_falls_back_for_good(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object) -> None:
+        raise TypeError("cannot compile")
+
+    failing = _row_loops.python_loops()._replace(repeated_pair=broken)
+    monkeypatch.setattr(_row_loops, "loops", lambda n, compiled: failing)
+    marked: list[bool] = []
+    monkeypatch.setattr(_row_loops, "mark_unusable", lambda: marked.append(True))
+    owner, values = np.array([0, 0]), np.array([1, 1])
+    assert _row_loops.run("repeated_pair", 2, None, owner, values, 2) is None
+    assert marked == [True]
+    assert _has_duplicate_pair(owner, values, 2) is True  # by the numpy sort
+    with pytest.raises(TypeError):
+        _row_loops.run("repeated_pair", 2, True, owner, values, 2)

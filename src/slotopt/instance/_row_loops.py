@@ -16,7 +16,7 @@ both ways and compare them with the numpy versions.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -183,40 +183,59 @@ def gather_loop(indptr: Any, flat: Any, rows: Any, out_indptr: Any, out: Any) ->
             out[o + p] = flat[lo + p]
 
 
-Loops = tuple[Any, ...]
+class Loops(NamedTuple):
+    """The row loops by name (compiled, or plain Python in the tests)."""
+
+    sort_rows: Any
+    repeated_pair: Any
+    group: Any
+    gather: Any
+    canonical: Any
+    merge_positions: Any
+
+
+_PLAIN = Loops(
+    sort_rows_loop,
+    repeated_pair_loop,
+    group_loop,
+    gather_loop,
+    canonical_loop,
+    merge_positions_loop,
+)
 
 
 def loops(n_pairs: int, compiled: bool | None) -> Loops | None:
-    """The compiled loops ``(sort_rows, repeated_pair, group, gather, canonical,
-    merge_positions)`` when they should run:
-    ``compiled=None`` above :data:`COMPILE_ABOVE` pairs if numba works, ``True`` always
-    (``RuntimeError`` without numba), ``False`` never."""
+    """The compiled :class:`Loops` when they should run: ``compiled=None`` from
+    :data:`COMPILE_ABOVE` pairs if numba works, ``True`` always (``RuntimeError`` without
+    numba), ``False`` never."""
     if compiled is False or (compiled is None and n_pairs < COMPILE_ABOVE):
         return None
-    found = _jit.compiled(
-        _GROUP,
-        sort_rows_loop,
-        repeated_pair_loop,
-        group_loop,
-        gather_loop,
-        canonical_loop,
-        merge_positions_loop,
-    )
+    found = _jit.compiled(_GROUP, *_PLAIN)
     if found is None and compiled:
         raise RuntimeError("the compiled row loops need numba (pip install 'slotopt[fast]')")
-    return found
+    return None if found is None else Loops(*found)
+
+
+def run(name: str, n_pairs: int, compiled: bool | None, *args: Any) -> Any:
+    """The compiled loop ``name`` (a field of :class:`Loops`) on ``args`` by the rule of
+    :func:`loops`, or None when the numpy version should run instead: below the size, without
+    numba, or when the compiled loops fail when called (then for good; with ``compiled=True``
+    the failure is raised)."""
+    found = loops(n_pairs, compiled)
+    if found is None:
+        return None
+    try:
+        return getattr(found, name)(*args)
+    except Exception:  # a numba that imports but cannot compile: the numpy versions
+        if compiled:
+            raise
+        mark_unusable()
+        return None
 
 
 def python_loops() -> Loops:
     """The same loops uncompiled (slow: for tests on small inputs)."""
-    return (
-        sort_rows_loop,
-        repeated_pair_loop,
-        group_loop,
-        gather_loop,
-        canonical_loop,
-        merge_positions_loop,
-    )
+    return _PLAIN
 
 
 def mark_unusable() -> None:

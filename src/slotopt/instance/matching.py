@@ -413,7 +413,7 @@ def _group_types_loops(
     loops: _row_loops.Loops, indptr: np.ndarray, acc_slot: np.ndarray, lengths: np.ndarray
 ) -> ApplicantTypes:
     """:func:`group_types` by the row loops (compiled, or plain Python in the tests)."""
-    sort_fn, _, group_fn, gather_fn = loops[:4]
+    sort_fn, group_fn, gather_fn = loops.sort_rows, loops.group, loops.gather
     n = len(indptr) - 1
     indptr = indptr.astype(np.int64, copy=False)
     flat = np.empty(len(acc_slot), dtype=np.int64)
@@ -693,17 +693,8 @@ def _pair_order(
     check, one sort otherwise), three keys when ranks are too large for that."""
     if len(a_idx) < 2:
         return None
-    loops = _row_loops.loops(len(a_idx), compiled)
-    if loops is not None:
-        try:
-            canonical = bool(loops[4](a_idx, rank, s_idx))
-        except Exception:  # a numba that imports but cannot compile: the numpy version
-            if compiled:
-                raise
-            _row_loops.mark_unusable()
-        else:
-            if canonical:
-                return None
+    if _row_loops.run("canonical", len(a_idx), compiled, a_idx, rank, s_idx):
+        return None
     top = int(rank.max())
     width = max(top, 0) + 2  # ranks 1..top, unranked = top + 1
     if n_applicants * width * max(n_slots, 1) < 2**62:
@@ -1059,8 +1050,7 @@ def _merged_positions(chunks: list[Any], ordered: Any) -> np.ndarray | None:
     import pyarrow as pa
 
     n = sum(len(c) for c in chunks)
-    loops = _row_loops.loops(n * 8, None)  # (about eight pairs per id in such a table)
-    if loops is None or n == 0:
+    if n == 0 or _row_loops.loops(n * 8, None) is None:  # (about eight pairs per id here)
         return None
 
     def flat(arrays: list[Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -1074,12 +1064,8 @@ def _merged_positions(chunks: list[Any], ordered: Any) -> np.ndarray | None:
     a_off, a_data = flat(list(chunks))
     b_off, b_data = flat(list(targets))
     out = np.empty(n, dtype=np.int64)
-    try:
-        if loops[5](a_off, a_data, b_off, b_data, out):
-            return out
-    except Exception:  # a numba that imports but cannot compile: pyarrow hashes
-        _row_loops.mark_unusable()
-    return None
+    walked = _row_loops.run("merge_positions", n * 8, None, a_off, a_data, b_off, b_data, out)
+    return out if walked else None
 
 
 def _take_chunkwise(ids: Any, rows: np.ndarray) -> Any:
@@ -1106,17 +1092,9 @@ def _has_duplicate_pair(
     one sort of an int64 key unless the key is already increasing."""
     if len(a_idx) < 2:
         return False
-    loops = _row_loops.loops(len(a_idx), compiled)
-    if loops is not None:
-        try:
-            found = int(loops[1](a_idx, s_idx, n_slots))
-        except Exception:  # a numba that imports but cannot compile: the numpy version
-            if compiled:
-                raise
-            _row_loops.mark_unusable()
-        else:
-            if found >= 0:  # -1: one applicant's pairs are apart, which the sort handles
-                return bool(found)
+    found = _row_loops.run("repeated_pair", len(a_idx), compiled, a_idx, s_idx, n_slots)
+    if found is not None and found >= 0:  # -1: one applicant's pairs are apart: the sort
+        return bool(found)
     key = a_idx * max(n_slots, 1)  # one new array, then in place (fresh memory is slow)
     key += s_idx
     if bool((key[1:] > key[:-1]).all()):
