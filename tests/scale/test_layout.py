@@ -9,6 +9,7 @@ import importlib.util
 import numpy as np
 import pytest
 
+from slotopt import _jit
 from slotopt.engines.matching import greedy, kernel, layout
 from slotopt.engines.matching.order import priority_order
 from slotopt.instance.generate import generate_hub
@@ -67,8 +68,7 @@ def test_compiled_layout_loops_that_fail_fall_back(monkeypatch: pytest.MonkeyPat
     def broken(*args):  # type: ignore[no-untyped-def]
         raise RuntimeError("LLVM failed")
 
-    monkeypatch.setattr(layout, "_COMPILED", (broken, broken, broken))
-    monkeypatch.setattr(layout, "_FAILED", False)
+    monkeypatch.setitem(_jit._GROUPS, layout.GROUP, (broken, broken, broken))
     monkeypatch.setattr(greedy, "COMPILE_ABOVE", 0)
     inst = generate_hub(400, seed=6)
     order = priority_order(inst.priority, inst.applicant_ids, 2)

@@ -11,13 +11,12 @@ numpy versions run (the loops as plain Python would be slower than numpy).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from slotopt.engines.matching.kernel import DISABLE_ENV
+import slotopt._jit as _jit
 
 
 def contested_loop(indptr: Any, slots: Any, by_demand: Any, place: Any, out: Any) -> None:
@@ -109,32 +108,19 @@ def layout_loop(  # noqa: PLR0913 - flat buffers for the compiler
 
 
 Loops = tuple[Callable[..., Any], ...]
-_COMPILED: Loops | None = None
-_FAILED = False
+#: The name the loops are compiled and kept under (:func:`slotopt._jit.compiled`).
+GROUP = "engines.matching.layout"
 
 
 def compiled_loops() -> Loops | None:
-    """``(demand_loop, contested_loop, layout_loop)`` compiled, or None
-    without numba (or with :data:`~slotopt.engines.matching.kernel.DISABLE_ENV` set)."""
-    global _COMPILED, _FAILED
-    if os.environ.get(DISABLE_ENV) or _FAILED:
-        return None
-    if _COMPILED is None:
-        try:
-            import numba
-
-            jit = numba.njit(cache=True, nogil=True)
-            _COMPILED = tuple(jit(f) for f in (demand_loop, contested_loop, layout_loop))
-        except Exception:  # any import or setup failure means: use the numpy versions
-            _FAILED = True
-            return None
-    return _COMPILED
+    """``(demand_loop, contested_loop, layout_loop)`` compiled, or None without numba, after
+    :func:`mark_unusable` or with :data:`slotopt._jit.DISABLE_ENV` set."""
+    return _jit.compiled(GROUP, demand_loop, contested_loop, layout_loop)
 
 
 def mark_unusable() -> None:
     """The compiled loops failed when called: use the numpy versions from now on."""
-    global _COMPILED, _FAILED
-    _COMPILED, _FAILED = None, True
+    _jit.mark_unusable(GROUP)
 
 
 def least_contested_compiled(
